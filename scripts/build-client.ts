@@ -1,0 +1,1 @@
+// placeholder replaced by the SSEXI.js build (issue 3)
