@@ -1,0 +1,47 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import authPlugin from './auth/plugin.ts';
+import authRoutes from './auth/routes.ts';
+import type { Config } from './config.ts';
+import coursesPlugin from './courses/plugin.ts';
+import dbPlugin from './db/plugin.ts';
+import eventsPlugin from './events/plugin.ts';
+import healthRoutes from './web/health.ts';
+import webPlugin from './web/plugin.ts';
+
+/** Limits that keep one request from costing the server much: body, headers, slow senders. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+const HEADER_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Builds the whole application; `server.ts` only listens. Tests build it too, with their own
+ * config. Registration order is fixed: db → web (cookies, headers, CSRF, views) → auth → events
+ * → features.
+ */
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
+        censor: '[redacted]',
+      },
+    },
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: 200 },
+    http: { maxHeaderSize: HEADER_LIMIT_BYTES },
+    trustProxy: config.trustProxy,
+    // Bounds how long a client may take to *send* a request; streams are unaffected.
+    requestTimeout: 30_000,
+    forceCloseConnections: true,
+  });
+
+  await app.register(dbPlugin, { config });
+  await app.register(webPlugin, { config });
+  await app.register(authPlugin, { config });
+  await app.register(eventsPlugin, { config });
+  await app.register(healthRoutes);
+  await app.register(authRoutes, { config });
+  await app.register(coursesPlugin);
+  app.get('/', async (_request, reply) => reply.redirect('/login', 302));
+  return app;
+}

@@ -1,0 +1,69 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+export interface User {
+  id: number;
+  username: string;
+  hashed_password: string;
+  tokens_valid_after: number;
+}
+
+/** Names usable in URLs (`/protected/events/:username`) without escaping. Enforced for new users. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function isValidUsername(username: string): boolean {
+  return USERNAME_PATTERN.test(username);
+}
+
+export type UserRepository = ReturnType<typeof createUserRepository>;
+
+export function createUserRepository(db: Kysely<Database>) {
+  return {
+    async findByUsername(username: string): Promise<User | null> {
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return row ? { ...row, tokens_valid_after: Number(row.tokens_valid_after) } : null;
+    },
+
+    async list(): Promise<Pick<User, 'id' | 'username'>[]> {
+      return db.selectFrom('users').select(['id', 'username']).orderBy('id').execute();
+    },
+
+    /** Inserts a user; returns false (changing nothing) when the name is taken. */
+    async create(username: string, hashedPassword: string): Promise<boolean> {
+      const result = await db
+        .insertInto('users')
+        .values({ username, hashed_password: hashedPassword })
+        .onConflict((oc) => oc.column('username').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    },
+
+    async setPassword(username: string, hashedPassword: string): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ hashed_password: hashedPassword })
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async remove(username: string): Promise<boolean> {
+      const result = await db.deleteFrom('users').where('username', '=', username).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /** Invalidates every token issued to `username` up to now ("log out everywhere"). */
+    async invalidateTokens(username: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ tokens_valid_after: nowSeconds })
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+}

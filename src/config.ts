@@ -1,0 +1,186 @@
+/**
+ * Environment → typed, validated configuration. Read once at start-up; handlers never touch
+ * `process.env`. Every bad variable is reported (all at once, each naming the variable), so a
+ * misconfigured deploy fails fast instead of half-working.
+ */
+import { checkNewPassword } from './auth/passwords.ts';
+import { isValidUsername } from './auth/users.ts';
+
+export interface InitialUser {
+  username: string;
+  password: string;
+}
+
+export interface Config {
+  debug: boolean;
+  host: string;
+  port: number;
+  secretKey: string;
+  databaseUrl: string;
+  accessTokenExpireHours: number;
+  bcryptRounds: number;
+  initialUsers: InitialUser[];
+  redisUrl: string | null;
+  publishApiKey: string | null;
+  sseHeartbeatSeconds: number;
+  sseRetryMs: number;
+  sseReplayLimit: number;
+  sseReplayMaxAgeHours: number;
+  sseMaxStreamsPerUser: number;
+  sseMaxBufferedBytes: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowMinutes: number;
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+/** The seed's demo accounts, created only in DEBUG unless INITIAL_USERS says otherwise. */
+export const DEMO_USERS: readonly InitialUser[] = [
+  { username: 'mark', password: 'pass123' },
+  { username: 'luke', password: 'pass456' },
+];
+
+/** Secrets that ship in templates and tutorials; never acceptable outside DEBUG. */
+const KNOWN_DEFAULT_SECRETS = new Set([
+  'your_secret_key_here',
+  'your-secret-key-here',
+  'your-secret-key',
+  'secret',
+  'changeme',
+  'change-me',
+  'dev-secret-change-me',
+]);
+/** Used only in DEBUG when SECRET_KEY is unset, so `npm start` works on a fresh clone. */
+export const DEV_SECRET_KEY = 'dev-secret-change-me';
+const MIN_SECRET_BYTES = 32;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses and validates the environment. Throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseBoolean(raw);
+    if (value === null) problems.push(`${name} must be true or false, got "${raw}"`);
+    return value ?? fallback;
+  };
+  const num = (name: string, fallback: number, opts: { min: number; max?: number; integer?: boolean }) => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    const { min, max = Number.MAX_SAFE_INTEGER, integer = true } = opts;
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+      const kind = integer ? 'an integer' : 'a number';
+      problems.push(`${name} must be ${kind} between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const debug = bool('DEBUG', true);
+
+  const secretKey = read('SECRET_KEY');
+  if (!debug) {
+    if (secretKey === undefined) problems.push('SECRET_KEY must be set when DEBUG is false');
+    else if (KNOWN_DEFAULT_SECRETS.has(secretKey.toLowerCase()))
+      problems.push('SECRET_KEY is a well-known default; set a random value when DEBUG is false');
+    else if (Buffer.byteLength(secretKey) < MIN_SECRET_BYTES)
+      problems.push(`SECRET_KEY must be at least ${MIN_SECRET_BYTES} bytes when DEBUG is false`);
+  }
+
+  let initialUsers: InitialUser[] = debug ? [...DEMO_USERS] : [];
+  const rawUsers = read('INITIAL_USERS');
+  if (rawUsers !== undefined) {
+    const parsed = parseInitialUsers(rawUsers);
+    if (typeof parsed === 'string') problems.push(`INITIAL_USERS ${parsed}`);
+    else initialUsers = parsed;
+  }
+
+  const databaseUrl = read('DATABASE_URL') ?? 'sqlite:///./app.db';
+  if (!/^(sqlite|postgres(ql)?)(\+\w+)?:/i.test(databaseUrl))
+    problems.push(`DATABASE_URL must be a sqlite:/// or postgres:// URL, got "${databaseUrl}"`);
+
+  const redisUrl = read('REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//i.test(redisUrl))
+    problems.push(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+
+  const publishApiKey = read('PUBLISH_API_KEY') ?? null;
+  if (publishApiKey !== null && publishApiKey.length < 16)
+    problems.push('PUBLISH_API_KEY must be at least 16 characters');
+
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const config: Config = {
+    debug,
+    host: read('HOST') ?? 'localhost',
+    port: num('PORT', 8080, { min: 0, max: 65535 }),
+    secretKey: secretKey ?? DEV_SECRET_KEY,
+    databaseUrl,
+    accessTokenExpireHours: num('ACCESS_TOKEN_EXPIRE_HOURS', 1, {
+      min: 0.001,
+      max: 24 * 365,
+      integer: false,
+    }),
+    bcryptRounds: num('BCRYPT_ROUNDS', 12, { min: 4, max: 31 }),
+    initialUsers,
+    redisUrl,
+    publishApiKey,
+    sseHeartbeatSeconds: num('SSE_HEARTBEAT_SECONDS', 15, { min: 0.05, max: 3600, integer: false }),
+    sseRetryMs: num('SSE_RETRY_MS', 2000, { min: 100, max: 600_000 }),
+    sseReplayLimit: num('SSE_REPLAY_LIMIT', 1000, { min: 1, max: 10_000_000 }),
+    sseReplayMaxAgeHours: num('SSE_REPLAY_MAX_AGE_HOURS', 24, { min: 0.001, max: 24 * 365, integer: false }),
+    sseMaxStreamsPerUser: num('SSE_MAX_STREAMS_PER_USER', 16, { min: 1, max: 100_000 }),
+    sseMaxBufferedBytes: num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
+    loginMaxFailuresPerAccount: num('LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, { min: 1, max: 1_000_000 }),
+    loginMaxFailuresPerIp: num('LOGIN_MAX_FAILURES_PER_IP', 100, { min: 1, max: 1_000_000 }),
+    loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
+    trustProxy: bool('TRUST_PROXY', false),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Accepts the spellings Python's config and shells use (`True`, `1`, `yes`, `on`…). */
+export function parseBoolean(raw: string): boolean | null {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return null;
+}
+
+/** `name:password,name2:password2` → users; returns a problem description on bad input. */
+export function parseInitialUsers(raw: string): InitialUser[] | string {
+  const users: InitialUser[] = [];
+  for (const entry of raw.split(',')) {
+    const pair = entry.trim();
+    if (pair === '') continue;
+    const colon = pair.indexOf(':');
+    const username = pair.slice(0, colon).trim();
+    const password = pair.slice(colon + 1);
+    if (colon < 1 || password === '') return `must look like "name:password,name2:password2", got "${pair}"`;
+    if (!isValidUsername(username)) return `has an invalid username "${username}" (letters, digits, _ . -)`;
+    if (checkNewPassword(password)) return `has a password for "${username}" longer than 72 bytes`;
+    if (users.some((u) => u.username === username)) return `lists "${username}" twice`;
+    users.push({ username, password });
+  }
+  return users;
+}

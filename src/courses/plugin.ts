@@ -1,0 +1,39 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { currentUser } from '../auth/plugin.ts';
+import { createCourseRepository, MAX_COURSE_TITLE_LENGTH } from './repository.ts';
+
+const CourseForm = Type.Object({
+  course_title: Type.String({ minLength: 1, maxLength: MAX_COURSE_TITLE_LENGTH, pattern: '\\S' }),
+  _csrf: Type.Optional(Type.String()),
+});
+
+/** The id of the element on the protected page that holds the list; pushes target it. */
+export const COURSE_LIST_ID = 'course-list';
+
+/** The demo feature: a per-user course list that updates live in every open tab. */
+export default async function coursesPlugin(app: FastifyInstance) {
+  const courses = createCourseRepository(app.db);
+
+  app.get('/protected', { preHandler: app.requirePageUser }, async (request, reply) => {
+    const user = currentUser(request);
+    return reply.view('protected.njk', { courses: await courses.listForUser(user.id) });
+  });
+
+  app.post<{ Body: Static<typeof CourseForm> }>(
+    '/add_course',
+    { schema: { body: CourseForm }, preHandler: [app.requireApiUser, app.csrfProtection] },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const course = await courses.add(user.id, request.body.course_title.trim());
+      // Rendered off the reply: a page fragment for the stream, not this response's body.
+      const list = (
+        await app.view('partials/course-list.njk', { courses: await courses.listForUser(user.id) })
+      ).trim();
+      await app.events.publish(user.username, { html: { [COURSE_LIST_ID]: list } });
+      // A plain form post (no JavaScript) gets the page back; fetch callers get the new course.
+      if (request.headers['sec-fetch-mode'] === 'navigate') return reply.redirect('/protected', 303);
+      return reply.code(201).send({ id: course.id, title: course.title });
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import type { Dialect } from '../connect.ts';
+
+/**
+ * Numbered, forward-only migrations. The first one is written so that a database created by the
+ * Python template (SQLAlchemy: `users(id INTEGER PK, username VARCHAR UNIQUE, hashed_password
+ * VARCHAR)`) is adopted as is: tables are created only when missing and existing rows are never
+ * rewritten; later ones only add tables and defaulted columns.
+ */
+function createMigrations(dialect: Dialect): Record<string, Migration> {
+  // Both forms are rowid/sequence-backed integers, so ids stay numbers in either database.
+  const serial = dialect === 'postgres' ? 'serial' : 'integer';
+  const bigSerial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const autoIncrement = dialect === 'sqlite';
+  return {
+    '001_users': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('users')
+          .ifNotExists()
+          .addColumn('id', serial, (c) => (autoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('username', 'varchar', (c) => c.notNull().unique())
+          .addColumn('hashed_password', 'varchar', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '002_users_tokens_valid_after': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('users')
+          .addColumn('tokens_valid_after', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
+    '003_courses': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('courses')
+          .addColumn('id', serial, (c) => (autoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('title', 'varchar(200)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('courses_user_id_idx').on('courses').columns(['user_id', 'id']).execute();
+      },
+    },
+    '004_sse_events': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('sse_events')
+          .addColumn('id', bigSerial, (c) =>
+            autoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('recipient', 'varchar', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('sse_events_recipient_idx')
+          .on('sse_events')
+          .columns(['recipient', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('sse_events_created_at_idx')
+          .on('sse_events')
+          .column('created_at')
+          .execute();
+      },
+    },
+    '005_revoked_tokens': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('revoked_tokens')
+          .addColumn('token_id', 'varchar(128)', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('revoked_tokens_expires_at_idx')
+          .on('revoked_tokens')
+          .column('expires_at')
+          .execute();
+      },
+    },
+  };
+}
+
+/** Brings the schema up to date; safe to run on every start and from several instances. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const provider = { getMigrations: async () => createMigrations(dialect) };
+  const run = async (target: Kysely<unknown>) => {
+    const { error } = await new Migrator({ db: target, provider }).migrateToLatest();
+    if (error) throw error;
+  };
+  if (dialect !== 'postgres') return run(db);
+  // Kysely locks its own table on PostgreSQL, but two instances racing to create that table
+  // can still collide; an advisory lock held on one connection serialises the whole run.
+  await db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(727274)`.execute(conn);
+    try {
+      await run(conn);
+    } finally {
+      await sql`select pg_advisory_unlock(727274)`.execute(conn);
+    }
+  });
+}

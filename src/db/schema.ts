@@ -1,0 +1,39 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** `users` keeps the Python template's columns untouched; ours come after, with defaults. */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  hashed_password: string;
+  /** Unix seconds; tokens issued before it are rejected ("log out everywhere"). */
+  tokens_valid_after: ColumnType<number, number | undefined, number>;
+}
+
+export interface CoursesTable {
+  id: Generated<number>;
+  user_id: number;
+  title: string;
+  created_at: number;
+}
+
+/** The durable stream log: one row per published message, replayed on resume. */
+export interface SseEventsTable {
+  id: Generated<number>;
+  /** A username, or `*` for a broadcast. */
+  recipient: string;
+  data: string;
+  created_at: number;
+}
+
+export interface RevokedTokensTable {
+  token_id: string;
+  /** Unix seconds: the token's own `exp`, after which the row can be pruned. */
+  expires_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  courses: CoursesTable;
+  sse_events: SseEventsTable;
+  revoked_tokens: RevokedTokensTable;
+}

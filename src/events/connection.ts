@@ -1,0 +1,104 @@
+import type { ServerResponse } from 'node:http';
+import { formatComment, formatEvent } from './format.ts';
+import type { StoredEvent } from './types.ts';
+
+export interface SseConnection {
+  readonly username: string;
+  readonly tokenId: string;
+  /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
+  readonly lastId: number;
+  readonly closed: boolean;
+  /** Queues (before `goLive`) or writes a message. */
+  deliver(event: StoredEvent): void;
+  /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
+  goLive(replay: StoredEvent[]): void;
+  /** Sends a named control event (`auth`, `reload`) and closes. */
+  end(event: string, data: object): void;
+  close(): void;
+}
+
+export interface ConnectionOptions {
+  username: string;
+  tokenId: string;
+  lastId: number;
+  heartbeatMs: number;
+  /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
+  expiresAtMs: number;
+  /** Bytes the socket may hold unsent before the client counts as stuck and is dropped. */
+  maxBufferedBytes: number;
+  onClose(connection: SseConnection, reason: 'client' | 'server' | 'slow'): void;
+}
+
+/**
+ * One open stream. Owns its timers and its socket; every path out goes through `finish`, which
+ * clears the heartbeat and tells the owner exactly once. Writes never queue without bound: when
+ * the socket's unsent bytes pass the cap the client is dropped (it resumes from its last id).
+ */
+export function createSseConnection(res: ServerResponse, options: ConnectionOptions): SseConnection {
+  let lastId = options.lastId;
+  let closed = false;
+  let pending: StoredEvent[] | null = [];
+
+  const finish = (reason: 'client' | 'server' | 'slow') => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    clearTimeout(expiry);
+    pending = null;
+    if (reason === 'slow') res.destroy();
+    else if (!res.writableEnded) res.end();
+    options.onClose(connection, reason);
+  };
+
+  const write = (chunk: string) => {
+    if (closed) return;
+    res.write(chunk);
+    if (res.writableLength > options.maxBufferedBytes) finish('slow');
+  };
+
+  const writeEvent = (event: StoredEvent) => {
+    if (event.id <= lastId) return;
+    lastId = event.id;
+    write(formatEvent({ id: event.id, data: event.data }));
+  };
+
+  const heartbeat = setInterval(() => write(formatComment()), options.heartbeatMs);
+  let expiry: NodeJS.Timeout | undefined;
+  const armExpiry = () => {
+    const delay = options.expiresAtMs - Date.now();
+    // setTimeout cannot wait past 2^31-1 ms; long-lived tokens re-arm until their time comes.
+    if (delay > 0) expiry = setTimeout(armExpiry, Math.min(delay, MAX_TIMER_MS));
+    else connection.end('auth', { reason: 'expired', redirect: '/login' });
+  };
+  res.on('close', () => finish('client'));
+
+  const connection: SseConnection = {
+    username: options.username,
+    tokenId: options.tokenId,
+    get lastId() {
+      return lastId;
+    },
+    get closed() {
+      return closed;
+    },
+    deliver(event) {
+      if (pending) pending.push(event);
+      else writeEvent(event);
+    },
+    goLive(replay) {
+      const queued = pending ?? [];
+      pending = null;
+      for (const event of replay) writeEvent(event);
+      for (const event of queued.sort((a, b) => a.id - b.id)) writeEvent(event);
+    },
+    end(event, data) {
+      write(formatEvent({ event, data: JSON.stringify(data) }));
+      finish('server');
+    },
+    close: () => finish('server'),
+  };
+  armExpiry();
+  return connection;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,0 +1,46 @@
+import type { SseConnection } from './connection.ts';
+import { BROADCAST, type StoredEvent } from './types.ts';
+
+export type Hub = ReturnType<typeof createHub>;
+
+/** This instance's open streams, by user. */
+export function createHub() {
+  const byUser = new Map<string, Set<SseConnection>>();
+  return {
+    add(connection: SseConnection) {
+      const set = byUser.get(connection.username) ?? new Set();
+      byUser.set(connection.username, set.add(connection));
+    },
+    remove(connection: SseConnection) {
+      const set = byUser.get(connection.username);
+      if (!set) return;
+      set.delete(connection);
+      if (set.size === 0) byUser.delete(connection.username);
+    },
+    countFor(username: string): number {
+      return byUser.get(username)?.size ?? 0;
+    },
+    get size(): number {
+      let total = 0;
+      for (const set of byUser.values()) total += set.size;
+      return total;
+    },
+    deliver(event: StoredEvent) {
+      if (event.recipient === BROADCAST) {
+        for (const set of byUser.values()) for (const connection of set) connection.deliver(event);
+        return;
+      }
+      for (const connection of byUser.get(event.recipient) ?? []) connection.deliver(event);
+    },
+    /** Ends the matching streams with an `auth` event so their pages go to the login form. */
+    endSessions(username: string, tokenId: string | undefined, reason: string) {
+      for (const connection of [...(byUser.get(username) ?? [])]) {
+        if (tokenId === undefined || connection.tokenId === tokenId)
+          connection.end('auth', { reason, redirect: '/login' });
+      }
+    },
+    closeAll() {
+      for (const set of [...byUser.values()]) for (const connection of [...set]) connection.close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { currentUser } from '../auth/plugin.ts';
+import type { Config } from '../config.ts';
+import { createSseConnection } from './connection.ts';
+import { formatEvent } from './format.ts';
+import type { Hub } from './hub.ts';
+import { BROADCAST, type EventLog } from './types.ts';
+
+const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
+const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+
+/** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+  connection: 'keep-alive',
+};
+
+/** `Last-Event-ID` header or `?lastEventId=`; anything that is not a non-negative integer means "from now". */
+export function parseLastEventId(header: unknown, query: unknown): number | null {
+  const raw = typeof header === 'string' && header !== '' ? header : query;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) return null;
+  return Number(raw);
+}
+
+export default async function streamRoutes(
+  app: FastifyInstance,
+  opts: { config: Config; hub: Hub; log: EventLog },
+) {
+  const { config, hub, log } = opts;
+
+  app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
+    '/protected/events/:username',
+    { schema: { params: StreamParams, querystring: StreamQuery }, preHandler: app.requireApiUser },
+    async (request, reply) => {
+      const user = currentUser(request);
+      if (request.params.username !== user.username) return reply.code(403).send({ error: 'Forbidden' });
+      if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
+        return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
+      }
+      const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
+      res.write(formatEvent({ retry: config.sseRetryMs }));
+      const connection = createSseConnection(res, {
+        username: user.username,
+        tokenId: user.tokenId,
+        lastId: requested ?? 0,
+        heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        expiresAtMs: user.expiresAt * 1000,
+        maxBufferedBytes: config.sseMaxBufferedBytes,
+        onClose: (closed, reason) => {
+          hub.remove(closed);
+          request.log.debug({ username: user.username, reason }, 'stream closed');
+        },
+      });
+      // Join the hub first, then read history: anything published meanwhile is queued and
+      // de-duplicated by id, so the replay→live hand-over has no gap and no repeat.
+      hub.add(connection);
+      if (requested === null) return connection.goLive([]);
+      try {
+        const replay = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
+        connection.goLive(replay);
+      } catch (err) {
+        request.log.error({ err }, 'replay failed');
+        connection.close();
+      }
+    },
+  );
+}
