@@ -31,9 +31,18 @@ export interface RevokedTokensTable {
   expires_at: number;
 }
 
+/** Failed logins per throttle key (account or client address) in the current window. */
+export interface LoginFailuresTable {
+  throttle_key: string;
+  failures: number;
+  /** Unix milliseconds at which the window ends. */
+  reset_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   courses: CoursesTable;
   sse_events: SseEventsTable;
   revoked_tokens: RevokedTokensTable;
+  login_failures: LoginFailuresTable;
 }

@@ -81,6 +81,22 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '006_login_failures': {
+      async up(db: Kysely<unknown>) {
+        // Failed-login counters (src/auth/login-throttle.ts) when REDIS_URL is unset.
+        await db.schema
+          .createTable('login_failures')
+          .addColumn('throttle_key', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('reset_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('login_failures_reset_at_idx')
+          .on('login_failures')
+          .column('reset_at')
+          .execute();
+      },
+    },
   };
 }
 
