@@ -3,11 +3,18 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { readToken } from './cookies.ts';
 import { ensureInitialUsers } from './initial-users.ts';
+import { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
 import { type AuthenticatedUser, type AuthService, createAuthService } from './service.ts';
+import { createRedisThrottleStore, createSqlThrottleStore } from './throttle-stores.ts';
+
+/** How often expired revocations and login-failure windows are deleted. */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService;
+    /** Failed-login counters shared by every instance (Redis or the database). */
+    loginThrottle: LoginThrottle;
     /** preHandler for HTML pages: anonymous visitors are sent to the login form. */
     requirePageUser: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
     /** preHandler for APIs and streams: anonymous callers get 401 JSON. */
@@ -31,6 +38,39 @@ export default fp(
     await ensureInitialUsers(auth, opts.config.initialUsers, app.log);
     app.decorate('auth', auth);
     app.decorateRequest('user', null);
+
+    const { config } = opts;
+    const throttleStore = config.redisUrl
+      ? createRedisThrottleStore({
+          url: config.redisUrl,
+          secretKey: config.secretKey,
+          databaseUrl: config.databaseUrl,
+        })
+      : createSqlThrottleStore(app.db);
+    const throttle = createLoginThrottle(throttleStore, {
+      maxPerAccount: config.loginMaxFailuresPerAccount,
+      maxPerIp: config.loginMaxFailuresPerIp,
+      windowMs: config.loginWindowMinutes * 60_000,
+    });
+    app.decorate('loginThrottle', throttle);
+
+    // Revocation rows and failure windows are useless once expired; delete them on start and
+    // then periodically. The timer belongs to this app instance and ends with it.
+    let pruning: Promise<void> = Promise.resolve();
+    const prune = () => {
+      pruning = Promise.all([auth.pruneExpired(), throttle.prune()]).then(
+        () => {},
+        (err: unknown) => app.log.warn({ err }, 'pruning expired auth rows failed'),
+      );
+    };
+    const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+    pruneTimer.unref();
+    app.addHook('onReady', async () => prune());
+    app.addHook('onClose', async () => {
+      clearInterval(pruneTimer);
+      await pruning;
+      await throttleStore.close();
+    });
 
     app.addHook('onRequest', async (request) => {
       const token = readToken(request);

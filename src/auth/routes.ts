@@ -1,12 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
+import { isSameOriginNavigation } from '../web/origin-check.ts';
 import { safeRedirectPath } from '../web/redirects.ts';
 import { clearAuthCookie, setAuthCookie } from './cookies.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { currentUser } from './plugin.ts';
 
 const LOGIN_ERROR = 'Invalid username or password';
+/** The same words whichever limit (account or address) was hit, so neither is revealed. */
+const throttledMessage = (seconds: number) =>
+  `Too many failed logins. Try again in ${seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`}.`;
 const HOME = '/protected';
 
 const Credentials = Type.Object({
@@ -26,6 +30,20 @@ type NextQuery = Static<typeof NextQuery>;
 export default async function authRoutes(app: FastifyInstance, opts: { config: Config }) {
   const secure = !opts.config.debug;
   const auth = app.auth;
+
+  /** Throttle check → credential check → counter update, shared by the form and the API. */
+  const attemptLogin = async (request: FastifyRequest, username: string, password: string) => {
+    const attempt = { username, ip: request.ip };
+    const retryAfter = await app.loginThrottle.check(attempt);
+    if (retryAfter !== null) return { kind: 'throttled', retryAfter } as const;
+    const result = await auth.login(username, password);
+    if (!result) {
+      await app.loginThrottle.recordFailure(attempt);
+      return { kind: 'invalid' } as const;
+    }
+    await app.loginThrottle.recordSuccess(attempt);
+    return { kind: 'ok', ...result } as const;
+  };
 
   const renderLogin = (
     reply: FastifyReply,
@@ -48,8 +66,13 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
     async (request, reply) => {
       const { username, password } = request.body;
       const next = safeRedirectPath(request.body.next);
-      const result = await auth.login(username, password);
-      if (!result) return renderLogin(reply.code(401), { error: LOGIN_ERROR, username, next });
+      const result = await attemptLogin(request, username, password);
+      if (result.kind === 'throttled') {
+        reply.code(429).header('retry-after', String(result.retryAfter));
+        return renderLogin(reply, { error: throttledMessage(result.retryAfter), username, next });
+      }
+      if (result.kind === 'invalid')
+        return renderLogin(reply.code(401), { error: LOGIN_ERROR, username, next });
       setAuthCookie(reply, result.issued.token, auth.tokenLifetimeSeconds, secure);
       return reply.redirect(next ?? HOME, 302);
     },
@@ -60,13 +83,39 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
     clearAuthCookie(reply, secure);
     return reply.redirect('/login', 302);
   };
-  app.get('/logout', logout);
+  // A GET that changes state: acted on only for our own pages' links (or a typed URL), so an
+  // <img src> or a link on another site cannot log a user out. Anyone else is asked to confirm
+  // with a POST form carrying a CSRF token.
+  app.get('/logout', async (request, reply) => {
+    if (!request.user || isSameOriginNavigation(request)) return logout(request, reply);
+    return reply.header('cache-control', 'no-store').view('logout-confirm.njk');
+  });
   app.post('/logout', { preHandler: app.csrfProtection }, logout);
+  app.post(
+    '/logout/all',
+    { preHandler: [app.requirePageUser, app.csrfProtection] },
+    async (request, reply) => {
+      await auth.logoutEverywhere(currentUser(request).username);
+      clearAuthCookie(reply, secure);
+      return reply.redirect('/login', 302);
+    },
+  );
 
   app.post<{ Body: Credentials }>('/api/login', { schema: { body: Credentials } }, async (request, reply) => {
-    const result = await auth.login(request.body.username, request.body.password);
-    if (!result) return reply.code(401).send({ error: LOGIN_ERROR });
+    const result = await attemptLogin(request, request.body.username, request.body.password);
+    if (result.kind === 'throttled')
+      return reply
+        .code(429)
+        .header('retry-after', String(result.retryAfter))
+        .send({ error: throttledMessage(result.retryAfter) });
+    if (result.kind === 'invalid') return reply.code(401).send({ error: LOGIN_ERROR });
     return { access_token: result.issued.token, token_type: 'bearer', username: result.user.username };
+  });
+
+  // Bearer clients revoke their own token; cookie callers pass the Origin check like any POST.
+  app.post('/api/logout', { preHandler: app.requireApiUser }, async (request, reply) => {
+    await auth.logout(currentUser(request));
+    return reply.code(204).send();
   });
 
   app.get('/api/me', { preHandler: app.requireApiUser }, async (request) => {

@@ -45,6 +45,8 @@ export interface AuthService {
   logout(user: AuthenticatedUser): Promise<void>;
   /** Ends every session of a user, on every instance. */
   logoutEverywhere(username: string): Promise<boolean>;
+  /** Deletes revocation rows of tokens that have expired anyway; returns how many. */
+  pruneExpired(): Promise<number>;
   /** Registers a listener for ended sessions (used to close that session's streams). */
   onSessionEnded(listener: (event: SessionEnded) => void): void;
   /** Tells listeners a session ended for a reason decided elsewhere (e.g. another instance). */
@@ -100,6 +102,7 @@ export function createAuthService(db: Kysely<Database>, config: Config): AuthSer
       if (found) notifySessionEnded({ username, reason: 'logout-all' });
       return found;
     },
+    pruneExpired: () => revocations.prune(),
     onSessionEnded(listener) {
       listeners.push(listener);
     },

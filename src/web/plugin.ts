@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import nunjucks from 'nunjucks';
 import type { Config } from '../config.ts';
 import { registerErrorHandlers } from './errors.ts';
+import { CrossOriginRequestError, isAllowedOrigin, originFacts } from './origin-check.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -50,6 +51,11 @@ export default fp(
       referrerPolicy: { policy: 'same-origin' },
       frameguard: { action: 'deny' },
       crossOriginEmbedderPolicy: false,
+    });
+    // After helmet (so even the refusal carries the security headers), before auth and body
+    // parsing: a cross-site state change is refused before anything acts on it.
+    app.addHook('onRequest', async (request) => {
+      if (!isAllowedOrigin(originFacts(request))) throw new CrossOriginRequestError();
     });
     await app.register(csrf, {
       sessionPlugin: '@fastify/cookie',

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connectDatabase } from '../db/connect.ts';
+import { migrateToLatest } from '../db/migrations/index.ts';
+import {
+  accountKey,
+  createLoginThrottle,
+  ipKey,
+  retryAfterSeconds,
+  type ThrottleStore,
+} from './login-throttle.ts';
+import { createSqlThrottleStore } from './throttle-stores.ts';
+
+test('ipKey keeps IPv4, unwraps IPv4-mapped IPv6 and groups IPv6 by /64', () => {
+  assert.equal(ipKey('203.0.113.7'), 'ip:203.0.113.7');
+  assert.equal(ipKey('::ffff:203.0.113.7'), 'ip:203.0.113.7');
+  assert.equal(ipKey('2001:db8:1:2:aaaa::1'), 'ip:2001:db8:1:2::/64');
+  assert.equal(ipKey('2001:0db8:0001:0002:ffff:0:0:9'), 'ip:2001:db8:1:2::/64');
+  assert.equal(ipKey('2001:db8::1'), 'ip:2001:db8:0:0::/64');
+  assert.equal(ipKey('::1'), 'ip:0:0:0:0::/64');
+  assert.notEqual(ipKey('2001:db8:1:2::1'), ipKey('2001:db8:1:3::1'));
+});
+
+test('retryAfterSeconds waits for the latest exhausted window, rounding up to whole seconds', () => {
+  const now = 1_000_000;
+  assert.equal(retryAfterSeconds([{ window: { failures: 9, resetAtMs: now + 5000 }, limit: 10 }], now), null);
+  assert.equal(retryAfterSeconds([{ window: null, limit: 1 }], now), null);
+  assert.equal(retryAfterSeconds([{ window: { failures: 10, resetAtMs: now + 4001 }, limit: 10 }], now), 5);
+  assert.equal(retryAfterSeconds([{ window: { failures: 10, resetAtMs: now }, limit: 10 }], now), null);
+  assert.equal(
+    retryAfterSeconds(
+      [
+        { window: { failures: 3, resetAtMs: now + 60_000 }, limit: 3 },
+        { window: { failures: 100, resetAtMs: now + 90_000 }, limit: 100 },
+      ],
+      now,
+    ),
+    90,
+  );
+});
+
+/** A throttle over the real SQL store on an in-memory SQLite database, with a movable clock. */
+async function sqlThrottle(t: import('node:test').TestContext, limits = { maxPerAccount: 3, maxPerIp: 5 }) {
+  const { db, dialect } = connectDatabase('sqlite:///:memory:');
+  t.after(() => db.destroy());
+  await migrateToLatest(db as never, dialect);
+  const store: ThrottleStore = createSqlThrottleStore(db);
+  const clock = { now: 1_700_000_000_000 };
+  const throttle = createLoginThrottle(store, { ...limits, windowMs: 60_000 }, () => clock.now);
+  return { db, store, clock, throttle };
+}
+
+test('locks an account after its limit of failures until the window ends', async (t) => {
+  const { throttle, clock } = await sqlThrottle(t);
+  const attempt = { username: 'mark', ip: '203.0.113.1' };
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await throttle.check(attempt), null);
+    await throttle.recordFailure(attempt);
+  }
+  assert.equal(await throttle.check(attempt), 60);
+  // Another address is locked out of the same account too: the account is what is protected.
+  assert.equal(await throttle.check({ username: 'mark', ip: '198.51.100.9' }), 60);
+  assert.equal(await throttle.check({ username: 'luke', ip: '203.0.113.1' }), null);
+  clock.now += 45_000;
+  assert.equal(await throttle.check(attempt), 15);
+  clock.now += 15_000;
+  assert.equal(await throttle.check(attempt), null);
+  // A new window starts counting from one again.
+  await throttle.recordFailure(attempt);
+  assert.equal(await throttle.check(attempt), null);
+});
+
+test('locks a client address that sprays many accounts', async (t) => {
+  const { throttle } = await sqlThrottle(t);
+  for (let i = 0; i < 5; i++) await throttle.recordFailure({ username: `user${i}`, ip: '203.0.113.1' });
+  assert.equal(await throttle.check({ username: 'fresh', ip: '203.0.113.1' }), 60);
+  assert.equal(await throttle.check({ username: 'fresh', ip: '203.0.113.2' }), null);
+});
+
+test('a successful login clears the account counter but not the address counter', async (t) => {
+  const { throttle } = await sqlThrottle(t, { maxPerAccount: 3, maxPerIp: 4 });
+  const attempt = { username: 'mark', ip: '203.0.113.1' };
+  await throttle.recordFailure(attempt);
+  await throttle.recordFailure(attempt);
+  await throttle.recordSuccess(attempt);
+  await throttle.recordFailure(attempt);
+  await throttle.recordFailure(attempt);
+  assert.equal(await throttle.check({ username: 'mark', ip: '198.51.100.1' }), null);
+  assert.equal(await throttle.check({ username: 'other', ip: '203.0.113.1' }), 60);
+});
+
+test('prune deletes only ended windows', async (t) => {
+  const { throttle, clock, db } = await sqlThrottle(t);
+  await throttle.recordFailure({ username: 'old', ip: '203.0.113.1' });
+  clock.now += 30_000;
+  await throttle.recordFailure({ username: 'new', ip: '203.0.113.2' });
+  clock.now += 40_000;
+  await throttle.prune();
+  const keys = (await db.selectFrom('login_failures').select('throttle_key').execute()).map(
+    (r) => r.throttle_key,
+  );
+  assert.deepEqual(keys.sort(), [accountKey('new'), ipKey('203.0.113.2')].sort());
+});

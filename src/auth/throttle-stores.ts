@@ -1,0 +1,112 @@
+/**
+ * Where login-failure counters live. They must be shared by every instance, or N instances
+ * multiply the limits by N, and survive restarts, or a crash-loop resets them — which rules out
+ * process memory. So: Redis when REDIS_URL is set (atomic INCR with expiry in one script, keys
+ * expire on their own), otherwise the database every instance already shares (one upsert per
+ * failed login, one read per attempt; cheap next to the bcrypt comparison it guards).
+ * Errors propagate: if the counters cannot be read, login fails closed (500) rather than allowing
+ * unthrottled guessing.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { FailureWindow, ThrottleStore } from './login-throttle.ts';
+
+/** Counters in the `login_failures` table (migration 006); one atomic upsert per failure. */
+export function createSqlThrottleStore(db: Kysely<Database>): ThrottleStore {
+  return {
+    async read(keys, nowMs) {
+      const rows = await db
+        .selectFrom('login_failures')
+        .select(['throttle_key', 'failures', 'reset_at'])
+        .where('throttle_key', 'in', keys)
+        .where('reset_at', '>', nowMs)
+        .execute();
+      return keys.map((key) => {
+        const row = rows.find((r) => r.throttle_key === key);
+        return row ? { failures: Number(row.failures), resetAtMs: Number(row.reset_at) } : null;
+      });
+    },
+    async increment(key, windowMs, nowMs) {
+      // An ended window restarts at 1; a running one counts up and keeps its end.
+      const ended = sql<boolean>`${sql.ref('login_failures.reset_at')} <= ${nowMs}`;
+      const row = await db
+        .insertInto('login_failures')
+        .values({ throttle_key: key, failures: 1, reset_at: nowMs + windowMs })
+        .onConflict((oc) =>
+          oc.column('throttle_key').doUpdateSet({
+            failures: sql<number>`case when ${ended} then 1 else ${sql.ref('login_failures.failures')} + 1 end`,
+            reset_at: sql<number>`case when ${ended} then ${sql.ref('excluded.reset_at')} else ${sql.ref('login_failures.reset_at')} end`,
+          }),
+        )
+        .returning(['failures', 'reset_at'])
+        .executeTakeFirstOrThrow();
+      return { failures: Number(row.failures), resetAtMs: Number(row.reset_at) };
+    },
+    async clear(key) {
+      await db.deleteFrom('login_failures').where('throttle_key', '=', key).execute();
+    },
+    async prune(nowMs) {
+      await db.deleteFrom('login_failures').where('reset_at', '<=', nowMs).execute();
+    },
+    close: async () => {},
+  };
+}
+
+/** INCR, start the window's expiry on the first failure, return the count and time left. */
+const INCREMENT_SCRIPT = `
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {failures, ttl}`;
+
+/**
+ * Counters in Redis, one key per throttle key with the window as its TTL. Keys are namespaced by
+ * a hash of SECRET_KEY and DATABASE_URL: the instances of one deployment share both (they must,
+ * to accept each other's tokens and users), while two deployments — or two test apps — sharing a
+ * Redis never share counters. The hash keeps the secret out of Redis.
+ */
+export function createRedisThrottleStore(options: {
+  url: string;
+  secretKey: string;
+  databaseUrl: string;
+}): ThrottleStore {
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const scope = createHash('sha256').update(`${options.secretKey}\0${options.databaseUrl}`).digest('hex');
+  const prefix = `auth-sse:login-failures:${scope.slice(0, 16)}:`;
+  const toWindow = (failures: number, ttlMs: number, nowMs: number): FailureWindow => ({
+    failures,
+    resetAtMs: nowMs + ttlMs,
+  });
+  return {
+    async read(keys, nowMs) {
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.get(prefix + key).pttl(prefix + key);
+      const results = (await pipeline.exec()) ?? [];
+      return keys.map((_, i) => {
+        const [countError, count] = results[i * 2] ?? [];
+        const [ttlError, ttl] = results[i * 2 + 1] ?? [];
+        if (countError || ttlError) throw countError ?? ttlError;
+        if (count === null || typeof ttl !== 'number' || ttl <= 0) return null;
+        return toWindow(Number(count), ttl, nowMs);
+      });
+    },
+    async increment(key, windowMs, nowMs) {
+      const [failures, ttl] = (await redis.eval(INCREMENT_SCRIPT, 1, prefix + key, windowMs)) as [
+        number,
+        number,
+      ];
+      return toWindow(failures, ttl, nowMs);
+    },
+    async clear(key) {
+      await redis.del(prefix + key);
+    },
+    prune: async () => {},
+    async close() {
+      // quit() waits for pending replies; disconnect() if the server is already gone.
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
