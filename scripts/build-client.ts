@@ -1,1 +1,59 @@
-// placeholder replaced by the SSEXI.js build (issue 3)
+/**
+ * Bundles SSEXI.js (src/client) into public/: `ssexi.js` (readable IIFE) and `ssexi.min.js`, plus
+ * the optional morph extension `ssexi-morph.js` / `.min.js`, each with a source map. Runs on
+ * `npm install` and `npm start`; `node scripts/build-client.ts` by hand. Tests import
+ * `buildClient` to bundle in memory.
+ */
+import { gzipSync } from 'node:zlib';
+import { type BuildOptions, build, type OutputFile } from 'esbuild';
+
+const ROOT = new URL('../', import.meta.url);
+
+/** Entry points under src/client → output base names. */
+export const BUNDLES = { ssexi: 'src/client/ssexi.ts', 'ssexi-morph': 'src/client/morph.ts' } as const;
+
+const COMMON: BuildOptions = {
+  absWorkingDir: new URL('.', ROOT).pathname,
+  bundle: true,
+  format: 'iife',
+  // Browsers with fetch streams, Web Locks, TextDecoderStream and FormData(form, submitter).
+  target: ['chrome112', 'firefox111', 'safari16.4'],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+/**
+ * Builds every bundle, plain and minified. With `write: false` nothing touches the disk and the
+ * files come back in memory (their `path` still points into public/).
+ */
+export async function buildClient(write = true): Promise<OutputFile[]> {
+  const runs = Object.entries(BUNDLES).flatMap(([name, entry]) =>
+    [false, true].map((minify) =>
+      build({
+        ...COMMON,
+        entryPoints: [entry],
+        outfile: `public/${name}${minify ? '.min' : ''}.js`,
+        minify,
+        write,
+      }),
+    ),
+  );
+  const results = await Promise.all(runs);
+  return results.flatMap((result) => result.outputFiles ?? []);
+}
+
+/** Minified + gzipped size of a built file, as the size budget counts it. */
+export function gzipSize(contents: Uint8Array): number {
+  return gzipSync(contents, { level: 9 }).length;
+}
+
+if (import.meta.main) {
+  const files = await buildClient(false);
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  await mkdir(new URL('public/', ROOT), { recursive: true });
+  await Promise.all(files.map((file) => writeFile(file.path, file.contents)));
+  const core = files.find((file) => file.path.endsWith('/ssexi.min.js'));
+  if (core)
+    console.log(`SSEXI.js built: ssexi.min.js ${core.contents.length} B, ${gzipSize(core.contents)} B gzip`);
+}
