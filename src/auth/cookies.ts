@@ -29,7 +29,7 @@ export function clearAuthCookie(reply: FastifyReply, secure: boolean): void {
 
 /**
  * The presented token: `Authorization: Bearer …` first (API clients), else the cookie. The
- * Python template's cookie may carry a `Bearer ` prefix; both forms are accepted.
+ * Python template's cookie may carry a `Bearer ` prefix, possibly quoted; all forms are accepted.
  */
 export function readToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -39,5 +39,6 @@ export function readToken(request: FastifyRequest): string | null {
   }
   const cookie = request.cookies[AUTH_COOKIE];
   if (!cookie) return null;
-  return cookie.replace(/^Bearer\s+/i, '');
+  // A value with a space is sent quoted (RFC 6265 quoted cookie-value) by Python frameworks.
+  return cookie.replace(/^"(.*)"$/, '$1').replace(/^Bearer\s+/i, '');
 }

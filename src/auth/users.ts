@@ -32,11 +32,19 @@ export function createUserRepository(db: Kysely<Database>) {
       return db.selectFrom('users').select(['id', 'username']).orderBy('id').execute();
     },
 
-    /** Inserts a user; returns false (changing nothing) when the name is taken. */
-    async create(username: string, hashedPassword: string): Promise<boolean> {
+    /**
+     * Inserts a user; returns false (changing nothing) when the name is taken. Tokens carry only
+     * the username, so a new account starts its token history now: an unexpired token of a
+     * removed account with the same name must not open the new one.
+     */
+    async create(
+      username: string,
+      hashedPassword: string,
+      nowSeconds = Math.floor(Date.now() / 1000),
+    ): Promise<boolean> {
       const result = await db
         .insertInto('users')
-        .values({ username, hashed_password: hashedPassword })
+        .values({ username, hashed_password: hashedPassword, tokens_valid_after: nowSeconds })
         .onConflict((oc) => oc.column('username').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
