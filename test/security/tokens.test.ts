@@ -93,7 +93,11 @@ test('streams: anonymous callers get 401, another user gets 403, never a stream'
   assert.equal(anonymous.status, 401);
   assert.match(anonymous.headers.get('content-type') ?? '', /application\/json/);
   assert.deepEqual(await anonymous.json(), { error: 'Not authenticated' });
-  for (const headers of [{ authorization: `Bearer ${mark}` }, { cookie: `access_token=${mark}` }]) {
+  const credentials: Record<string, string>[] = [
+    { authorization: `Bearer ${mark}` },
+    { cookie: `access_token=${mark}` },
+  ];
+  for (const headers of credentials) {
     const other = await fetch(`${url}/protected/events/luke`, {
       headers: { ...headers, accept: 'text/event-stream' },
     });
