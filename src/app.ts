@@ -33,6 +33,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     // Bounds how long a client may take to *send* a request; streams are unaffected.
     requestTimeout: 30_000,
     forceCloseConnections: true,
+    // Odd shapes are refused, not reinterpreted: without this Ajv turns `null` into "" and 42
+    // into "42". (Query strings and params arrive as strings anyway.) `__proto__` and
+    // `constructor` keys in JSON are refused with 400 — Fastify's default, stated here on purpose.
+    ajv: { customOptions: { coerceTypes: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
   });
 
   await app.register(dbPlugin, { config });
