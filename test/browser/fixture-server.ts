@@ -66,6 +66,7 @@ export async function startFixture() {
   const events = new EventEmitter();
   const streamRequests: StreamRequest[] = [];
   let nextId = 1;
+  let postCount = 0;
 
   const channel = (name: string): Channel => {
     let found = channels.get(name);
@@ -117,6 +118,7 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     if (path === '/favicon.ico') return res.writeHead(204).end();
     if (path.startsWith('/events/')) return openStream(path.slice('/events/'.length), req, res, url);
     if (req.method === 'POST') {
+      postCount++;
       let body = '';
       req.setEncoding('utf8');
       req.on('data', (chunk) => {
@@ -211,6 +213,8 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     dropStreams(name: string) {
       for (const res of channel(name).streams) res.destroy();
     },
+    /** How many POST requests arrived so far. */
+    postCount: () => postCount,
     /** The next sx-post request (resolves when its body has arrived). */
     nextPost: async (): Promise<PostRequest> => (await once(events, 'post'))[0] as PostRequest,
     /** Kills every connection and stops listening: the client sees the server die. */
