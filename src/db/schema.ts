@@ -25,6 +25,12 @@ export interface SseEventsTable {
   created_at: number;
 }
 
+/** Per recipient, the highest `sse_events.id` deleted by retention (resumes below it reload). */
+export interface SseEventHorizonsTable {
+  recipient: string;
+  pruned_through: number;
+}
+
 export interface RevokedTokensTable {
   token_id: string;
   /** Unix seconds: the token's own `exp`, after which the row can be pruned. */
@@ -43,6 +49,7 @@ export interface Database {
   users: UsersTable;
   courses: CoursesTable;
   sse_events: SseEventsTable;
+  sse_event_horizons: SseEventHorizonsTable;
   revoked_tokens: RevokedTokensTable;
   login_failures: LoginFailuresTable;
 }

@@ -97,6 +97,17 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '007_sse_event_horizons': {
+      async up(db: Kysely<unknown>) {
+        // Per recipient, the highest event id retention has deleted: a resume from below it
+        // missed something and must reload (src/events/sql-log.ts).
+        await db.schema
+          .createTable('sse_event_horizons')
+          .addColumn('recipient', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('pruned_through', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
