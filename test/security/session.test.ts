@@ -127,3 +127,11 @@ test('expired revocation rows are pruned when the app starts', async (t) => {
   }
   assert.deepEqual(ids, ['still-live']);
 });
+
+test('the protected page offers "log out everywhere" as a CSRF-protected form', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login('mark', 'pass123');
+  const html = await (await browser.fetch('/protected')).text();
+  const form = /<form method="post" action="\/logout\/all"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
+  assert.match(form, /name="_csrf" value="[^"]+"/);
+});
