@@ -21,6 +21,8 @@ export interface Config {
   bcryptRounds: number;
   initialUsers: InitialUser[];
   redisUrl: string | null;
+  /** Namespace for the event log and bus keys in Redis; null derives one per deployment. */
+  redisKeyPrefix: string | null;
   publishApiKey: string | null;
   sseHeartbeatSeconds: number;
   sseRetryMs: number;
@@ -28,6 +30,7 @@ export interface Config {
   sseReplayMaxAgeHours: number;
   sseMaxStreamsPerUser: number;
   sseMaxBufferedBytes: number;
+  ssePruneIntervalSeconds: number;
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginWindowMinutes: number;
@@ -142,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     bcryptRounds: num('BCRYPT_ROUNDS', 12, { min: 4, max: 31 }),
     initialUsers,
     redisUrl,
+    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? null,
     publishApiKey,
     sseHeartbeatSeconds: num('SSE_HEARTBEAT_SECONDS', 15, { min: 0.05, max: 3600, integer: false }),
     sseRetryMs: num('SSE_RETRY_MS', 2000, { min: 100, max: 600_000 }),
@@ -149,6 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseReplayMaxAgeHours: num('SSE_REPLAY_MAX_AGE_HOURS', 24, { min: 0.001, max: 24 * 365, integer: false }),
     sseMaxStreamsPerUser: num('SSE_MAX_STREAMS_PER_USER', 16, { min: 1, max: 100_000 }),
     sseMaxBufferedBytes: num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
+    ssePruneIntervalSeconds: num('SSE_PRUNE_INTERVAL_SECONDS', 60, { min: 0.05, max: 86_400, integer: false }),
     loginMaxFailuresPerAccount: num('LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, { min: 1, max: 1_000_000 }),
     loginMaxFailuresPerIp: num('LOGIN_MAX_FAILURES_PER_IP', 100, { min: 1, max: 1_000_000 }),
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
