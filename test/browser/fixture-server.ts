@@ -49,6 +49,8 @@ interface Channel {
   streams: Set<ServerResponse>;
   status: number;
   retryMs: number;
+  /** Sends `id: <latest id>` on open, as a server should so a quiet client still has a resume point. */
+  announceId: boolean;
 }
 
 export const CSRF_TOKEN = 'csrf-token-for-tests';
@@ -71,7 +73,7 @@ export async function startFixture() {
   const channel = (name: string): Channel => {
     let found = channels.get(name);
     if (!found) {
-      found = { log: [], streams: new Set(), status: 200, retryMs: 200 };
+      found = { log: [], streams: new Set(), status: 200, retryMs: 200, announceId: false };
       channels.set(name, found);
     }
     return found;
@@ -102,6 +104,8 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     res.write(`retry: ${ch.retryMs}\n\n`);
     const after = lastEventId === null ? Number.POSITIVE_INFINITY : Number(lastEventId);
     for (const entry of ch.log) if (entry.id > after) res.write(entry.frame);
+    const latest = ch.log.at(-1)?.id;
+    if (ch.announceId && lastEventId === null && latest !== undefined) res.write(`id: ${latest}\n\n`);
     ch.streams.add(res);
     res.on('close', () => ch.streams.delete(res));
   };
@@ -184,6 +188,9 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     /** Responds to later stream requests on `name` with `status` (200 to serve again). */
     setStatus(name: string, status: number) {
       channel(name).status = status;
+    },
+    setAnnounceId(name: string, on: boolean) {
+      channel(name).announceId = on;
     },
     setRetry(name: string, ms: number) {
       channel(name).retryMs = ms;
