@@ -37,7 +37,8 @@ test('logging out one session leaves the same user’s other sessions alone', as
   const { url } = await startApp(t);
   const first = await new Browser(url).login('mark', 'pass123');
   const second = await new Browser(url).login('mark', 'pass123');
-  await first.submit('/logout', {}, '/protected');
+  await first.logout();
+  assert.equal((await first.fetch('/api/me')).status, 401);
   assert.equal((await second.fetch('/api/me')).status, 200);
 });
 

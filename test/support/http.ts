@@ -54,6 +54,17 @@ export class Browser {
     if (response.status !== 302) throw new Error(`login as ${username} failed: ${response.status}`);
     return this;
   }
+
+  /**
+   * Logs out the way the page's button does (POST with the CSRF token). A bare
+   * `fetch('/logout')` sends no Sec-Fetch-Site/Referer, so the server answers with a
+   * confirmation page instead of acting (see SECURITY.md).
+   */
+  async logout(everywhere = false): Promise<this> {
+    const response = await this.submit(everywhere ? '/logout/all' : '/logout', {}, '/protected');
+    if (response.status !== 302) throw new Error(`logout failed: ${response.status}`);
+    return this;
+  }
 }
 
 /** Logs in through the JSON API and returns the bearer token. */
