@@ -76,6 +76,11 @@ export default fp(
       const token = readToken(request);
       if (token !== null) request.user = await auth.authenticate(token);
     });
+    // A signed-in user's pages and data must not outlive the session in a shared or back-button
+    // cache (ASVS 8.2.1); routes that set their own policy keep it.
+    app.addHook('onSend', async (request, reply) => {
+      if (request.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    });
 
     app.decorate('requirePageUser', async (request: FastifyRequest, reply: FastifyReply) => {
       if (!request.user) {

@@ -131,3 +131,15 @@ test('internal errors answer a generic 500 without stack traces or internals', a
     );
   }
 });
+
+test("a signed-in user's pages and API answers are not cached", async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login('mark', 'pass123');
+  for (const path of ['/protected', '/api/me'])
+    assert.equal((await browser.fetch(path)).headers.get('cache-control'), 'no-store', path);
+  // Public assets stay cacheable.
+  assert.doesNotMatch(
+    (await fetch(`${url}/static/style.css`)).headers.get('cache-control') ?? '',
+    /no-store/,
+  );
+});
