@@ -123,7 +123,7 @@ export async function openPage(context: BrowserContext, url: string): Promise<Wa
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
+    if (message.type() === 'error') errors.push(`${message.text()} @ ${message.location().url}`);
   });
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(url);

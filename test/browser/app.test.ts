@@ -1,0 +1,91 @@
+/**
+ * End to end against the real app (buildApp on a temp SQLite database, the real views, CSP and
+ * stream): SSEXI.js as a user meets it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
+import { buildClient } from '../../scripts/build-client.ts';
+import { startApp } from '../support/app.ts';
+import { newContext, openPage, skipReason, useBrowser, type WatchedPage } from './browser.ts';
+
+const browser = useBrowser();
+
+/** The app serves public/ssexi.js: bundle the current source there first. */
+const built = skipReason ? Promise.resolve([]) : buildClient();
+
+async function logIn(context: BrowserContext, base: string): Promise<WatchedPage> {
+  const tab = await openPage(context, `${base}/login`);
+  await tab.page.fill('input[name=username]', 'mark');
+  await tab.page.fill('input[name=password]', 'pass123');
+  await Promise.all([tab.page.waitForURL(`${base}/protected`), tab.page.click('button[type=submit]')]);
+  return tab;
+}
+
+/** The app has no /favicon.ico yet; that browser-made request is checked on its own below. */
+const FAVICON_404 = /status of 404 .* @ http:\/\/[^/]+\/favicon\.ico$/;
+const pageErrors = (tab: WatchedPage) => tab.errors.filter((text) => !FAVICON_404.test(text));
+
+const courses = (tab: WatchedPage) =>
+  tab.page.$$eval('#course-list li', (items) => items.map((li) => li.textContent));
+
+test('a course added in one tab appears live in both; logging out in one sends the other to /login', {
+  skip: skipReason,
+}, async (t) => {
+  await built;
+  const app = await startApp(t);
+  const context = await newContext(browser(), t);
+  const first = await logIn(context, app.url);
+  // The login page's own events are gone with it; count from the protected page on.
+  await first.waitForEvent('connected');
+  const second = await openPage(context, `${app.url}/protected`);
+  await second.waitForEvent('connected');
+  assert.deepEqual(await courses(second), ['No courses yet.']);
+
+  await first.page.fill('input[name=course_title]', 'Linear Algebra');
+  await first.page.click('#course-form button[type=submit]');
+  await Promise.all([first.waitForEvent('html-updated'), second.waitForEvent('html-updated')]);
+  assert.deepEqual(await courses(first), ['Linear Algebra']);
+  assert.deepEqual(await courses(second), ['Linear Algebra']);
+  assert.equal(await first.page.inputValue('input[name=course_title]'), '', 'the form was reset');
+  assert.deepEqual(
+    await Promise.all(
+      [first, second].map((tab) =>
+        tab.page.evaluate(() => [...(window.SSEXI?.connections.values() ?? [])].map((s) => s.leader)),
+      ),
+    ),
+    [[true], [false]],
+    'two tabs, one stream',
+  );
+
+  await first.page.fill('input[name=course_title]', 'Topology');
+  await first.page.click('#course-form button[type=submit]');
+  await second.waitForEvent('html-updated', 2);
+  assert.deepEqual(await courses(second), ['Linear Algebra', 'Topology']);
+
+  for (const tab of [first, second]) {
+    assert.deepEqual(await tab.violations(), [], 'no CSP violation');
+    assert.deepEqual(pageErrors(tab), [], 'no console error');
+  }
+
+  await Promise.all([first.page.waitForURL(`${app.url}/login`), first.page.click('#logout')]);
+  await second.page.waitForURL(`${app.url}/login`);
+  // If the leader tab unloads before its stream carries the auth event, the other tab takes
+  // over and meets a 401; the browser itself logs that response, and nothing else may appear.
+  assert.deepEqual(
+    pageErrors(second).filter((text) => !/status of 401/.test(text)),
+    [],
+  );
+  assert.deepEqual(pageErrors(first), []);
+});
+
+test('the app’s pages load without a single console error', {
+  skip: skipReason,
+  todo: 'waiting for the app to serve /favicon.ico (browsers request it; today it is a 404)',
+}, async (t) => {
+  await built;
+  const app = await startApp(t);
+  const tab = await logIn(await newContext(browser(), t), app.url);
+  await tab.waitForEvent('connected');
+  assert.deepEqual(tab.errors, []);
+});
