@@ -1,16 +1,19 @@
 /**
  * Login throttling against online password guessing (ASVS 2.2.1).
  *
- * Model: failed logins are counted in fixed windows under two keys — the account name tried and
- * the client address — and once either count reaches its limit, further attempts on that key are
- * answered `429` with `Retry-After` *without* checking the password, until the window ends.
+ * Model: login attempts are counted in fixed windows under two keys — the account name tried and
+ * the client address — and once either count passes its limit, attempts on that key are answered
+ * `429` with `Retry-After` *without* checking the password, until the window ends.
  * - per account: stops a slow, distributed guess at one account (LOGIN_MAX_FAILURES_PER_ACCOUNT);
  * - per address: stops one client spraying many accounts (LOGIN_MAX_FAILURES_PER_IP). IPv6
  *   clients are keyed by their /64, since one host usually owns the whole prefix.
+ * Every attempt is counted *before* its password is checked (one atomic increment per key), so
+ * parallel requests cannot all pass a check that none of them has counted yet; a successful
+ * attempt is then taken back — the account's counter is cleared, the address's decremented — so
+ * the counters hold failures (plus any attempt still in flight).
  * Unknown usernames are counted exactly like known ones, so the throttle tells an attacker
- * nothing about which accounts exist. A successful login clears that account's counter (not the
- * address's, or an attacker with one valid account could reset their own budget).
- * Blocked attempts are not counted, so a locked-out user's retries do not extend the lock.
+ * nothing about which accounts exist. Windows are fixed from their first failure: attempts made
+ * while blocked do not extend the lock.
  * Trade-off, documented in SECURITY.md: anyone can lock an account for one window by failing on
  * purpose; the window is short and the per-address limit bounds who can do it at scale.
  * Counters live in a `ThrottleStore` shared by all instances (see throttle-stores.ts).
@@ -28,9 +31,11 @@ export interface FailureWindow {
 export interface ThrottleStore {
   /** Current windows of `keys`, in order; null where a key has none or it has ended. */
   read(keys: string[], nowMs: number): Promise<(FailureWindow | null)[]>;
-  /** Counts one failure, opening a new window of `windowMs` when none is running. */
+  /** Counts one attempt, opening a new window of `windowMs` when none is running. */
   increment(key: string, windowMs: number, nowMs: number): Promise<FailureWindow>;
-  /** Forgets a key's failures. */
+  /** Takes one attempt back (never below zero; the window keeps its end). */
+  decrement(key: string): Promise<void>;
+  /** Forgets a key's count. */
   clear(key: string): Promise<void>;
   /** Deletes ended windows (a no-op where the store expires keys itself). */
   prune(nowMs: number): Promise<void>;
@@ -49,10 +54,13 @@ export interface LoginAttempt {
 }
 
 export interface LoginThrottle {
-  /** Seconds the caller must wait before trying again, or null when the attempt may proceed. */
-  check(attempt: LoginAttempt): Promise<number | null>;
-  recordFailure(attempt: LoginAttempt): Promise<void>;
-  recordSuccess(attempt: LoginAttempt): Promise<void>;
+  /**
+   * Counts an attempt before its password is checked. Returns the seconds the caller must wait
+   * (the attempt must then be refused unchecked), or null when it may proceed.
+   */
+  begin(attempt: LoginAttempt): Promise<number | null>;
+  /** The attempt's password was right: it is not a failure after all. */
+  succeeded(attempt: LoginAttempt): Promise<void>;
   /** Deletes ended windows. */
   prune(): Promise<void>;
 }
@@ -64,34 +72,30 @@ export function createLoginThrottle(
   now: () => number = Date.now,
 ): LoginThrottle {
   return {
-    async check(attempt) {
+    async begin(attempt) {
       const t = now();
-      const [account, ip] = await store.read([accountKey(attempt.username), ipKey(attempt.ip)], t);
+      const [account, ip] = await Promise.all([
+        store.increment(accountKey(attempt.username), limits.windowMs, t),
+        store.increment(ipKey(attempt.ip), limits.windowMs, t),
+      ]);
       return retryAfterSeconds(
         [
-          { window: account ?? null, limit: limits.maxPerAccount },
-          { window: ip ?? null, limit: limits.maxPerIp },
+          { window: account, limit: limits.maxPerAccount },
+          { window: ip, limit: limits.maxPerIp },
         ],
         t,
       );
     },
-    async recordFailure(attempt) {
-      const t = now();
-      await Promise.all([
-        store.increment(accountKey(attempt.username), limits.windowMs, t),
-        store.increment(ipKey(attempt.ip), limits.windowMs, t),
-      ]);
-    },
-    async recordSuccess(attempt) {
-      await store.clear(accountKey(attempt.username));
+    async succeeded(attempt) {
+      await Promise.all([store.clear(accountKey(attempt.username)), store.decrement(ipKey(attempt.ip))]);
     },
     prune: () => store.prune(now()),
   };
 }
 
 /**
- * The wait, in whole seconds (at least 1), until every exhausted window has ended; null when no
- * window has reached its limit.
+ * The wait, in whole seconds (at least 1), until every window whose count (including the
+ * attempt being made) exceeds its limit has ended; null when none does.
  */
 export function retryAfterSeconds(
   checks: { window: FailureWindow | null; limit: number }[],
@@ -99,7 +103,7 @@ export function retryAfterSeconds(
 ): number | null {
   let until = 0;
   for (const { window, limit } of checks) {
-    if (window && window.failures >= limit && window.resetAtMs > nowMs)
+    if (window && window.failures > limit && window.resetAtMs > nowMs)
       until = Math.max(until, window.resetAtMs);
   }
   return until === 0 ? null : Math.max(1, Math.ceil((until - nowMs) / 1000));

@@ -31,17 +31,14 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
   const secure = !opts.config.debug;
   const auth = app.auth;
 
-  /** Throttle check → credential check → counter update, shared by the form and the API. */
+  /** Throttle (counts the attempt) → credential check → success taken back off the count. */
   const attemptLogin = async (request: FastifyRequest, username: string, password: string) => {
     const attempt = { username, ip: request.ip };
-    const retryAfter = await app.loginThrottle.check(attempt);
+    const retryAfter = await app.loginThrottle.begin(attempt);
     if (retryAfter !== null) return { kind: 'throttled', retryAfter } as const;
     const result = await auth.login(username, password);
-    if (!result) {
-      await app.loginThrottle.recordFailure(attempt);
-      return { kind: 'invalid' } as const;
-    }
-    await app.loginThrottle.recordSuccess(attempt);
+    if (!result) return { kind: 'invalid' } as const;
+    await app.loginThrottle.succeeded(attempt);
     return { kind: 'ok', ...result } as const;
   };
 

@@ -21,6 +21,12 @@ async function checkStoreContract(store: ThrottleStore) {
   const [read, other] = await store.read([key, `${key}-other`], now + 20);
   assert.equal(read?.failures, 2);
   assert.equal(other, null);
+  await store.decrement(key);
+  assert.equal((await store.read([key], now + 25))[0]?.failures, 1);
+  await store.decrement(key);
+  await store.decrement(key);
+  assert.equal((await store.read([key], now + 25))[0]?.failures ?? 0, 0, 'never below zero');
+  await store.increment(key, 60_000, now + 26);
   await store.clear(key);
   assert.deepEqual(await store.read([key], now + 30), [null]);
   // Concurrent failures are all counted (atomic increment, no lost update).

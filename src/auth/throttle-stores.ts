@@ -1,9 +1,9 @@
 /**
- * Where login-failure counters live. They must be shared by every instance, or N instances
+ * Where login-attempt counters live. They must be shared by every instance, or N instances
  * multiply the limits by N, and survive restarts, or a crash-loop resets them — which rules out
  * process memory. So: Redis when REDIS_URL is set (atomic INCR with expiry in one script, keys
- * expire on their own), otherwise the database every instance already shares (one upsert per
- * failed login, one read per attempt; cheap next to the bcrypt comparison it guards).
+ * expire on their own), otherwise the database every instance already shares (two upserts per
+ * attempt; cheap next to the bcrypt comparison they guard).
  * Errors propagate: if the counters cannot be read, login fails closed (500) rather than allowing
  * unthrottled guessing.
  */
@@ -44,6 +44,14 @@ export function createSqlThrottleStore(db: Kysely<Database>): ThrottleStore {
         .executeTakeFirstOrThrow();
       return { failures: Number(row.failures), resetAtMs: Number(row.reset_at) };
     },
+    async decrement(key) {
+      await db
+        .updateTable('login_failures')
+        .set({ failures: sql<number>`${sql.ref('failures')} - 1` })
+        .where('throttle_key', '=', key)
+        .where('failures', '>', 0)
+        .execute();
+    },
     async clear(key) {
       await db.deleteFrom('login_failures').where('throttle_key', '=', key).execute();
     },
@@ -61,6 +69,12 @@ if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {failures, ttl}`;
+
+/** DECR only an existing, positive counter, so it keeps its TTL and never goes negative. */
+const DECREMENT_SCRIPT = `
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /**
  * Counters in Redis, one key per throttle key with the window as its TTL. Keys are namespaced by
@@ -99,6 +113,9 @@ export function createRedisThrottleStore(options: {
         number,
       ];
       return toWindow(failures, ttl, nowMs);
+    },
+    async decrement(key) {
+      await redis.eval(DECREMENT_SCRIPT, 1, prefix + key);
     },
     async clear(key) {
       await redis.del(prefix + key);

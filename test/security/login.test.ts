@@ -99,6 +99,17 @@ test('brute force on one account: 429 with Retry-After after 10 failures, even f
   assert.equal((await apiLogin(url, 'luke', 'pass456')).status, 200);
 });
 
+test('parallel guesses cannot race past the limit', async (t) => {
+  const { url } = await startApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '5', BCRYPT_ROUNDS: '8' });
+  // All sent at once: a check-then-count throttle would let every one of them through.
+  const statuses = await Promise.all(
+    Array.from({ length: 30 }, async (_, i) => (await apiLogin(url, 'mark', `parallel-${i}`)).status),
+  );
+  const checked = statuses.filter((s) => s === 401).length;
+  assert.ok(checked <= 5, `${checked} passwords were checked, limit 5`);
+  assert.equal(statuses.filter((s) => s === 429).length, 30 - checked);
+});
+
 test('a successful login resets the account counter', async (t) => {
   const { url } = await startApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' });
   for (let round = 0; round < 3; round++) {
