@@ -1,0 +1,57 @@
+/**
+ * Telling running servers that a user's sessions ended. Tokens are checked against the database
+ * on every request, so the CLI's database write alone stops them working; but an already open
+ * event stream only ends when its server hears of it, and servers hear only through the event
+ * bus. Without REDIS_URL that bus lives inside each server process, out of this process's reach.
+ */
+import type { SessionEndReason } from '../auth/service.ts';
+import type { Config } from '../config.ts';
+import { createRedisBackend, defaultRedisPrefix } from '../events/redis-backend.ts';
+
+/** How long the CLI waits for Redis before giving up on telling the servers. */
+const REDIS_TIMEOUT_MS = 5_000;
+
+export const NO_BUS_NOTE =
+  'Note: REDIS_URL is not set, so running servers were not told. Every request with an old ' +
+  'token is refused from now on, but event streams already open stay open until they reconnect ' +
+  'or their token expires (restart the servers to end them now).';
+
+/** Publishes `session-ended` on the deployment's Redis bus; null when done, else a note why not. */
+export async function announceSessionEnd(
+  config: Config,
+  username: string,
+  reason: SessionEndReason,
+): Promise<string | null> {
+  if (config.redisUrl === null) return NO_BUS_NOTE;
+  const errors: unknown[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer from Redis within ${REDIS_TIMEOUT_MS} ms`)),
+      REDIS_TIMEOUT_MS,
+    );
+  });
+  const connecting = createRedisBackend({
+    url: config.redisUrl,
+    // Must match the servers' namespace, derived from the same configuration.
+    prefix: config.redisKeyPrefix ?? defaultRedisPrefix(config.secretKey, config.databaseUrl),
+    retention: { perRecipient: config.sseReplayLimit, maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000 },
+    onError: (error) => errors.push(error),
+  });
+  try {
+    const backend = await Promise.race([connecting, timeout]);
+    try {
+      await Promise.race([backend.bus.publish({ kind: 'session-ended', username, reason }), timeout]);
+    } finally {
+      await backend.close();
+    }
+    return null;
+  } catch (error) {
+    // A backend that connects after the timeout must still be closed, or the process never exits.
+    connecting.then((late) => late.close()).catch(() => {});
+    const detail = error instanceof Error ? error.message : String(error);
+    return `Warning: could not tell running servers through Redis (${detail}); open event streams stay open until they reconnect or their token expires.`;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The CLI as an operator runs it: a real process (this Node, the repo's src/cli/main.ts) against
+ * a real database file, checked through the running app where it matters.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startApp, testEnv } from '../../test/support/app.ts';
+import { apiToken } from '../../test/support/http.ts';
+import { REDIS_URL, requireService } from '../../test/support/services.ts';
+import { openSse } from '../../test/support/sse.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in an empty folder (so no stray .env is read) with exactly `env`. */
+function runCli(
+  t: TestContext,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<CliRun> {
+  const cwd = mkdtempSync(join(tmpdir(), 'auth-sse-cli-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+async function meStatus(url: string, token: string): Promise<number> {
+  const response = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+test('add (password as an option and from piped stdin) creates users who can log in', async (t) => {
+  const env = testEnv(t, { INITIAL_USERS: '' });
+  const added = await runCli(t, ['add', 'bob', '--password', 'correct horse'], env);
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stderr, /Created user "bob"/);
+  const piped = await runCli(t, ['add', 'carol'], env, 'from stdin\nignored second line\n');
+  assert.equal(piped.code, 0, piped.stderr);
+
+  const list = await runCli(t, ['list'], env);
+  assert.equal(list.code, 0);
+  // DEBUG seeds the demo users when the app starts, not when the CLI runs.
+  assert.equal(list.stdout, 'bob\ncarol\n');
+
+  const { url } = await startApp(t, env);
+  await apiToken(url, 'bob', 'correct horse');
+  await apiToken(url, 'carol', 'from stdin');
+  await assert.rejects(apiToken(url, 'carol', 'from stdin\nignored second line'), /401/);
+});
+
+test('add refuses a taken name, a bad name, an empty or over-long password, and changes nothing', async (t) => {
+  const env = testEnv(t);
+  assert.equal((await runCli(t, ['add', 'bob', '-p', 'one'], env)).code, 0);
+  const cases: [string[], string | undefined, number, RegExp][] = [
+    [['add', 'bob', '-p', 'two'], undefined, 1, /"bob" already exists/],
+    [['add', 'bad name', '-p', 'x'], undefined, 2, /Invalid username "bad name"/],
+    [['add', '../etc', '-p', 'x'], undefined, 2, /Invalid username/],
+    [['add', 'dave', '-p', 'é'.repeat(37)], undefined, 2, /longer than 72 bytes/],
+    [['add', 'dave'], '\n', 2, /must not be empty/],
+    [['add', 'dave'], '', 2, /No password on stdin/],
+  ];
+  for (const [args, input, code, message] of cases) {
+    const run = await runCli(t, args, env, input);
+    assert.equal(run.code, code, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+  assert.equal((await runCli(t, ['list'], env)).stdout, 'bob\n');
+  const { url } = await startApp(t, { ...env, INITIAL_USERS: '' });
+  await apiToken(url, 'bob', 'one');
+});
+
+test('passwd changes the password and ends the sessions the old one opened', async (t) => {
+  const env = testEnv(t);
+  const { url } = await startApp(t, env);
+  const oldToken = await apiToken(url, 'mark', 'pass123');
+  assert.equal(await meStatus(url, oldToken), 200);
+
+  const run = await runCli(t, ['passwd', 'mark', '--password', 'new-secret'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /Password changed for "mark"/);
+  assert.equal(await meStatus(url, oldToken), 401);
+  await assert.rejects(apiToken(url, 'mark', 'pass123'), /401/);
+  assert.equal(await meStatus(url, await apiToken(url, 'mark', 'new-secret')), 200);
+
+  const missing = await runCli(t, ['passwd', 'nobody', '-p', 'x'], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No user "nobody"/);
+});
+
+test('remove deletes the user and their sessions; a second remove is refused', async (t) => {
+  const env = testEnv(t);
+  const { url } = await startApp(t, env);
+  const token = await apiToken(url, 'luke', 'pass456');
+  const run = await runCli(t, ['remove', 'luke'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(await meStatus(url, token), 401);
+  assert.equal((await runCli(t, ['list'], env)).stdout, 'mark\n');
+  const again = await runCli(t, ['remove', 'luke'], env);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /No user "luke"/);
+});
+
+test('logout-all ends every token of the user at once, and says streams need REDIS_URL', async (t) => {
+  const env = testEnv(t);
+  const { url } = await startApp(t, env);
+  const tokens = [await apiToken(url), await apiToken(url)];
+  const other = await apiToken(url, 'luke', 'pass456');
+  const run = await runCli(t, ['logout-all', 'mark'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /REDIS_URL is not set/);
+  for (const token of tokens) assert.equal(await meStatus(url, token), 401);
+  assert.equal(await meStatus(url, other), 200, "another user's session is untouched");
+  assert.equal(await meStatus(url, await apiToken(url)), 200, 'logging in again works');
+  assert.equal((await runCli(t, ['logout-all', 'nobody'], env)).code, 1);
+});
+
+test('with REDIS_URL, logout-all and remove also end open streams on a running server', async (t) => {
+  if (!requireService(t, await redisAnswers(), 'Redis')) return;
+  const env = testEnv(t, { REDIS_URL, SSE_HEARTBEAT_SECONDS: '60' });
+  const { url } = await startApp(t, env);
+  for (const [command, username, password, reason] of [
+    ['logout-all', 'mark', 'pass123', 'logout-all'],
+    ['remove', 'luke', 'pass456', 'removed'],
+  ] as const) {
+    const stream = await openSse(`${url}/protected/events/${username}`, {
+      authorization: `Bearer ${await apiToken(url, username, password)}`,
+    });
+    t.after(() => stream.close());
+    const run = await runCli(t, [command, username], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /Note|Warning/);
+    const event = await stream.next();
+    assert.equal(event.event, 'auth');
+    assert.equal((JSON.parse(event.data) as { reason: string }).reason, reason);
+    await stream.ended;
+  }
+});
+
+test('an unusable configuration or database exits 3 naming the problem; usage errors exit 2', async (t) => {
+  const env = testEnv(t);
+  const badConfig = await runCli(t, ['list'], { ...env, DEBUG: 'false', SECRET_KEY: '' });
+  assert.equal(badConfig.code, 3);
+  assert.match(badConfig.stderr, /SECRET_KEY/);
+  const badDb = await runCli(t, ['list'], { ...env, DATABASE_URL: 'sqlite:////nonexistent-dir/x/app.db' });
+  assert.equal(badDb.code, 3);
+  assert.match(badDb.stderr, /Cannot open the database/);
+  const usage = await runCli(t, ['frob'], env);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /unknown command "frob"[\s\S]*Usage:/);
+  const help = await runCli(t, ['--help'], {});
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /logout-all <username>/);
+});
+
+async function redisAnswers(): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * `npm run cli -- <command>`: user management against the database the server uses (same
+ * environment and `.env`). Wiring only: parse → configure → open and migrate → run → report.
+ * See args.ts for the commands and exit codes.
+ */
+import { existsSync } from 'node:fs';
+import type { Kysely } from 'kysely';
+import { createAuthService } from '../auth/service.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { connectDatabase, type DatabaseHandle } from '../db/connect.ts';
+import { migrateToLatest } from '../db/migrations/index.ts';
+import { announceSessionEnd } from './announce.ts';
+import { parseCliArgs, USAGE } from './args.ts';
+import { type CommandResult, EXIT, runCommand } from './commands.ts';
+import { PasswordInputError, readNewPassword } from './password-input.ts';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCliArgs(argv);
+  if (!parsed.ok)
+    return report({ code: EXIT.usage, stdout: [], stderr: [`Error: ${parsed.problem}`, '', USAGE] });
+  const { command } = parsed;
+  if (command.name === 'help') return report({ code: EXIT.ok, stdout: [USAGE], stderr: [] });
+
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return report({ code: EXIT.environment, stdout: [], stderr: [error.message] });
+  }
+
+  let handle: DatabaseHandle;
+  try {
+    handle = connectDatabase(config.databaseUrl);
+    await migrateToLatest(handle.db as Kysely<unknown>, handle.dialect);
+  } catch (error) {
+    return report({
+      code: EXIT.environment,
+      stdout: [],
+      stderr: [`Cannot open the database: ${describe(error)}`],
+    });
+  }
+  try {
+    const result = await runCommand(command, {
+      auth: createAuthService(handle.db, config),
+      readPassword: (prompt) => readNewPassword(prompt),
+      announceSessionEnd: (username, reason) => announceSessionEnd(config, username, reason),
+    });
+    return report(result);
+  } catch (error) {
+    if (error instanceof PasswordInputError)
+      return report({ code: EXIT.usage, stdout: [], stderr: [error.message] });
+    return report({ code: EXIT.environment, stdout: [], stderr: [`Failed: ${describe(error)}`] });
+  } finally {
+    await handle.db.destroy();
+  }
+}
+
+function report(result: CommandResult): number {
+  for (const line of result.stdout) process.stdout.write(`${line}\n`);
+  for (const line of result.stderr) process.stderr.write(`${line}\n`);
+  return result.code;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+process.exitCode = await main(process.argv.slice(2));
