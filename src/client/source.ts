@@ -25,6 +25,12 @@ export interface Source {
   stop(): void;
   /** stop(), and forget the source. */
   close(): void;
+  /**
+   * For a session that ended: like close(), but a held leader lock is kept until the page goes.
+   * Released now, another tab could win it before it hears the relayed `auth` and reconnect
+   * with the dead credential.
+   */
+  end(): void;
   retryNow(): void;
   drop(): void;
 }
@@ -111,9 +117,9 @@ export function createSource(url: string, share: boolean, lastId: string, h: Sou
     ch.postMessage({ q: 1 });
   };
 
-  const stop = () => {
+  const stop = (keepLock?: boolean) => {
     waitForLock?.abort();
-    releaseLock?.();
+    if (!keepLock) releaseLock?.();
     stream?.close();
     channel?.close();
     stream = channel = waitForLock = releaseLock = undefined;
@@ -127,9 +133,13 @@ export function createSource(url: string, share: boolean, lastId: string, h: Sou
     leader: false,
     shared: share && !!navigator.locks,
     start,
-    stop,
+    stop: () => stop(),
     close: () => {
       stop();
+      h.closed();
+    },
+    end: () => {
+      stop(true);
       h.closed();
     },
     retryNow: () => stream?.retryNow(),

@@ -70,7 +70,7 @@ declare global {
         detail = JSON.parse(data);
       } catch {}
       // The session is over whatever listeners decide: never reconnect with a dead credential.
-      if (type === 'auth') source.close();
+      if (type === 'auth') source.end();
       if (emit(el, type, detail)) type === 'auth' ? goToLogin(detail.redirect) : location.reload();
     }
   };
