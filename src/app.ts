@@ -32,7 +32,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Bounds how long a client may take to *send* a request; streams are unaffected.
     requestTimeout: 30_000,
-    forceCloseConnections: true,
+    // On close: idle keep-alive sockets go at once, requests in flight may finish (streams are
+    // ended by the events plugin); server.ts forces the rest after a grace period.
+    forceCloseConnections: 'idle',
     // Odd shapes are refused, not reinterpreted: without this Ajv turns `null` into "" and 42
     // into "42". (Query strings and params arrive as strings anyway.) `__proto__` and
     // `constructor` keys in JSON are refused with 400 — Fastify's default, stated here on purpose.

@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, DEV_SECRET_KEY, loadConfig } from './config.ts';
 
-/** How long shutdown may take before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** Requests in flight get this long to finish once shutdown starts; then their sockets are cut. */
+const DRAIN_MS = 5_000;
+/** Shutdown never takes longer than this: the process exits anyway (code 1). */
+const SHUTDOWN_LIMIT_MS = 10_000;
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -20,19 +22,39 @@ const app = await buildApp(config);
 if (config.secretKey === DEV_SECRET_KEY)
   app.log.warn('SECRET_KEY is unset: using the development key (DEBUG only)');
 
+/**
+ * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
+ * another instance — and resume from their last id), let requests in flight finish, close the
+ * bus, log and database, and exit. `server.close()` alone would wait for open streams forever,
+ * so the events plugin ends them in `preClose`; anything still open after DRAIN_MS is cut, and
+ * the process exits after SHUTDOWN_LIMIT_MS whatever happens. A second signal exits at once.
+ */
 let closing = false;
 const shutdown = (signal: string) => {
-  if (closing) return;
+  if (closing) {
+    app.log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
   closing = true;
   app.log.info({ signal }, 'shutting down');
-  const timer = setTimeout(() => {
+  const drain = setTimeout(() => {
+    app.log.warn('requests still open after the drain period; closing their connections');
+    app.server.closeAllConnections();
+  }, DRAIN_MS);
+  const limit = setTimeout(() => {
     app.log.error('shutdown took too long; exiting');
     process.exit(1);
-  }, SHUTDOWN_GRACE_MS);
-  timer.unref();
+  }, SHUTDOWN_LIMIT_MS);
+  drain.unref();
+  limit.unref();
   app.close().then(
-    () => process.exit(0),
-    (err) => {
+    () => {
+      app.log.info('shut down cleanly');
+      process.exitCode = 0;
+      // Let stdout flush; every handle is closed, so the process ends on its own — or here.
+      setTimeout(() => process.exit(0), 100).unref();
+    },
+    (err: unknown) => {
       app.log.error({ err }, 'error during shutdown');
       process.exit(1);
     },

@@ -17,7 +17,10 @@ export default async function coursesPlugin(app: FastifyInstance) {
 
   app.get('/protected', { preHandler: app.requirePageUser }, async (request, reply) => {
     const user = currentUser(request);
-    return reply.view('protected.njk', { courses: await courses.listForUser(user.id) });
+    // The stream resumes from the id current *before* the page's data is read: an update
+    // published while the page renders is then replayed (at worst applied twice), never lost.
+    const lastEventId = await app.events.latestId();
+    return reply.view('protected.njk', { courses: await courses.listForUser(user.id), lastEventId });
   });
 
   app.post<{ Body: Static<typeof CourseForm> }>(

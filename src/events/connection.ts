@@ -26,6 +26,8 @@ export interface ConnectionOptions {
   expiresAtMs: number;
   /** Bytes the socket may hold unsent before the client counts as stuck and is dropped. */
   maxBufferedBytes: number;
+  /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
+  maxPending: number;
   onClose(connection: SseConnection, reason: 'client' | 'server' | 'slow'): void;
 }
 
@@ -82,8 +84,9 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
       return closed;
     },
     deliver(event) {
-      if (pending) pending.push(event);
-      else writeEvent(event);
+      if (!pending) return writeEvent(event);
+      pending.push(event);
+      if (pending.length > options.maxPending) finish('slow');
     },
     goLive(replay) {
       const queued = pending ?? [];

@@ -1,14 +1,30 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { createHub } from './hub.ts';
-import { createMemoryBus } from './memory-bus.ts';
+import { createLocalBackend } from './local-backend.ts';
+import {
+  InvalidMessageError,
+  isRecipient,
+  MessageTooLargeError,
+  messageProblem,
+  type SseMessage,
+} from './messages.ts';
+import publishRoutes from './publish-routes.ts';
+import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
-import type { EventBus, EventLog, StoredEvent } from './types.ts';
+import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
 
 export interface Events {
-  /** Stores a message for `to` (a username, or `*` for everyone) and delivers it to every open stream. */
-  publish(to: string, message: object): Promise<StoredEvent>;
+  /**
+   * Stores a message for `to` (a username, or `*` for everyone) and delivers it to every open
+   * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input.
+   */
+  publish(to: string, message: SseMessage): Promise<StoredEvent>;
+  /** The newest event id: a page rendered now lets its stream resume from it (no render race). */
+  latestId(): Promise<number>;
+  /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
+  prune(): Promise<number>;
   readonly log: EventLog;
   readonly bus: EventBus;
   /** Open streams on this instance. */
@@ -23,21 +39,38 @@ declare module 'fastify' {
 
 /**
  * Real-time delivery: publish → durable log (ids, replay) → bus (every instance) → this
- * instance's open streams. Logout anywhere travels the same bus so streams end everywhere.
+ * instance's open streams. With REDIS_URL both live in Redis (many instances); without, the log
+ * is the app's database and the bus is in-process. Logout anywhere travels the same bus so
+ * streams end everywhere.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
     const { config } = opts;
-    const log = createSqlEventLog(app.db, {
+    const retention = {
       perRecipient: config.sseReplayLimit,
       maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000,
-    });
-    const bus = createMemoryBus();
+    };
+    const backend: EventBackend = config.redisUrl
+      ? await createRedisBackend({
+          url: config.redisUrl,
+          prefix: config.redisKeyPrefix ?? defaultRedisPrefix(config.secretKey, config.databaseUrl),
+          retention,
+          onError: (err) => app.log.error({ err }, 'event bus error'),
+        })
+      : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
+    const { log, bus } = backend;
     const hub = createHub();
+    // A message larger than half the send-buffer cap would get every stream dropped, forever.
+    const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
 
     const unsubscribe = bus.subscribe((message) => {
       if (message.kind === 'event') hub.deliver(message.event);
-      else hub.endSessions(message.username, message.tokenId, message.reason);
+      else if (message.kind === 'session-ended')
+        hub.endSessions(message.username, message.tokenId, message.reason);
+      else {
+        app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
+        hub.closeAll();
+      }
     });
     app.auth.onSessionEnded(({ username, tokenId, reason }) => {
       bus
@@ -51,23 +84,43 @@ export default fp(
       log,
       bus,
       async publish(to, message) {
-        const event = await log.append(to, JSON.stringify(message));
-        await bus.publish({ kind: 'event', event });
-        return event;
+        if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
+        const problem = messageProblem(message);
+        if (problem !== null) throw new InvalidMessageError(problem);
+        const data = JSON.stringify(message);
+        const bytes = Buffer.byteLength(data);
+        if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
+        return backend.publish(to, data);
       },
+      latestId: () => log.latestId(),
+      prune: () => log.prune(),
       connectionCount: (username) => (username === undefined ? hub.size : hub.countFor(username)),
     };
     app.decorate('events', events);
 
+    // Retention sweep: on start, then periodically; the timer is this app's and dies with it.
+    let pruning: Promise<unknown> = Promise.resolve();
+    const prune = () => {
+      pruning = log.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning the event log failed'));
+    };
+    const pruneTimer = setInterval(prune, config.ssePruneIntervalSeconds * 1000);
+    pruneTimer.unref();
+    app.addHook('onReady', async () => prune());
+
+    // preClose runs before the server stops waiting for connections: ending every stream here
+    // is what lets shutdown finish (clients reconnect to another instance and resume).
     app.addHook('preClose', async () => {
       hub.closeAll();
     });
     app.addHook('onClose', async () => {
+      clearInterval(pruneTimer);
+      await pruning;
       unsubscribe();
-      await bus.close();
+      await backend.close();
     });
 
     await app.register(streamRoutes, { config, hub, log });
+    if (config.publishApiKey !== null) await app.register(publishRoutes, { apiKey: config.publishApiKey });
   },
   { name: 'events', dependencies: ['db', 'auth'] },
 );

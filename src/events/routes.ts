@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
+import { planResume } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
@@ -53,6 +54,7 @@ export default async function streamRoutes(
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
         expiresAtMs: user.expiresAt * 1000,
         maxBufferedBytes: config.sseMaxBufferedBytes,
+        maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
           hub.remove(closed);
           request.log.debug({ username: user.username, reason }, 'stream closed');
@@ -63,8 +65,10 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const replay = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
-        connection.goLive(replay);
+        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
+        const plan = planResume(requested, window, config.sseReplayLimit);
+        if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
+        else connection.goLive(plan.events);
       } catch (err) {
         request.log.error({ err }, 'replay failed');
         connection.close();

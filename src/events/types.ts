@@ -12,27 +12,65 @@ export interface StoredEvent {
 
 export const BROADCAST = '*';
 
-/** Durable, bounded history of published messages, for replay on resume. */
+/** What the log knows about resuming after some id, read in an order that makes gaps visible. */
+export interface ReplayWindow {
+  /** Messages for the recipients with id > afterId, oldest first, at most `limit + 1`. */
+  events: StoredEvent[];
+  /**
+   * The highest id ever pruned for any of the recipients (0 when none). Read *after* `events`:
+   * a prune racing the read can only raise it, so a missing message is never taken for "none".
+   */
+  prunedThrough: number;
+  /** The newest id the log has issued, 0 when none. */
+  latestId: number;
+}
+
+/**
+ * Durable, bounded history of published messages, for replay on resume. Ids are issued in the
+ * order messages become visible to readers (commit order == id order), so a reader that has seen
+ * id N has seen every id below N it will ever see.
+ */
 export interface EventLog {
   /** Stores a message and returns it with its id. */
   append(recipient: string, data: string): Promise<StoredEvent>;
-  /** Messages for any of `recipients` with id > `afterId`, oldest first, at most `limit`. */
-  readAfter(recipients: string[], afterId: number, limit: number): Promise<StoredEvent[]>;
-  /** The oldest id still retained for these recipients (null when none): older ids cannot be replayed. */
-  oldestRetainedId(recipients: string[]): Promise<number | null>;
-  /** The newest id in the log, 0 when empty. */
+  /** Messages after `afterId` for any of `recipients` (at most `limit + 1`), with the gap facts. */
+  readAfter(recipients: string[], afterId: number, limit: number): Promise<ReplayWindow>;
+  /** The newest id issued, 0 when none: a page rendered now resumes from it. */
   latestId(): Promise<number>;
-  /** Enforces retention; returns how many messages were dropped. */
+  /** Enforces retention (count per recipient, age); returns how many messages were dropped. */
   prune(): Promise<number>;
+  close(): Promise<void>;
 }
 
 /** Carries published messages and control signals to every instance (itself included). */
 export interface EventBus {
-  publish(event: BusMessage): Promise<void>;
-  subscribe(handler: (event: BusMessage) => void): () => void;
+  publish(message: BusMessage): Promise<void>;
+  subscribe(handler: (message: BusMessage) => void): () => void;
   close(): Promise<void>;
 }
 
 export type BusMessage =
   | { kind: 'event'; event: StoredEvent }
-  | { kind: 'session-ended'; username: string; tokenId?: string; reason: string };
+  | { kind: 'session-ended'; username: string; tokenId?: string; reason: string }
+  /** This instance may have missed messages (its bus link dropped): streams must resume from the log. */
+  | { kind: 'reset' };
+
+/**
+ * A log and a bus that belong together: `publish` stores a message and hands it to every
+ * instance's subscribers in id order (so a stream's "skip ids ≤ the last one sent" rule never
+ * drops a message).
+ */
+export interface EventBackend {
+  readonly log: EventLog;
+  readonly bus: EventBus;
+  publish(recipient: string, data: string): Promise<StoredEvent>;
+  /** Waits for in-flight publishes, then closes the bus and the log. */
+  close(): Promise<void>;
+}
+
+export interface RetentionPolicy {
+  /** Messages kept per recipient (a user, or `*`). */
+  perRecipient: number;
+  /** Messages older than this are dropped. */
+  maxAgeMs: number;
+}

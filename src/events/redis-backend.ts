@@ -1,0 +1,170 @@
+/**
+ * The scale-out pair: the log in Redis Streams (one stream per recipient, exact retention, a
+ * horizon per recipient) and the bus on one Redis pub/sub channel. Every instance of a deployment
+ * shares both, so a message published anywhere reaches streams everywhere, and a client resumes
+ * from whichever instance it reconnects to. Ordering and atomicity: see redis-scripts.ts.
+ *
+ * Pub/sub is fire-and-forget: while this instance's subscription is down it misses messages.
+ * It then emits `reset` twice — when the link drops and once it is subscribed again — so every
+ * stream open here closes and its client resumes from the log, which misses nothing.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
+import { APPEND_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
+import type { BusMessage, EventBackend, EventBus, EventLog, RetentionPolicy, StoredEvent } from './types.ts';
+
+interface ScriptCommands {
+  sseAppend(...args: (string | number)[]): Promise<number>;
+  ssePruneByAge(...args: (string | number)[]): Promise<number>;
+}
+
+export interface RedisBackendOptions {
+  url: string;
+  /** Key and channel namespace; see `defaultRedisPrefix`. */
+  prefix: string;
+  retention: RetentionPolicy;
+  onError(error: unknown): void;
+}
+
+/**
+ * One namespace per deployment when REDIS_KEY_PREFIX is unset: the instances of a deployment share
+ * SECRET_KEY and DATABASE_URL, two deployments (or two test apps) on one Redis do not. Hashed so
+ * the secret never reaches Redis.
+ */
+export function defaultRedisPrefix(secretKey: string, databaseUrl: string): string {
+  const scope = createHash('sha256').update(`${secretKey}\0${databaseUrl}`).digest('hex');
+  return `auth-sse:events:${scope.slice(0, 16)}:`;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+function toEvent(recipient: string, [entryId, fields]: StreamEntry): StoredEvent {
+  const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+  return { id: Number.parseInt(entryId, 10), recipient, data: field('d'), createdAt: Number(field('t')) };
+}
+
+export async function createRedisBackend(options: RedisBackendOptions): Promise<EventBackend> {
+  const keys = redisKeys(options.prefix);
+  const { perRecipient, maxAgeMs } = options.retention;
+  const slack = Math.floor(perRecipient / 10);
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
+  redis.defineCommand('sseAppend', { numberOfKeys: 4, lua: APPEND_SCRIPT });
+  redis.defineCommand('ssePruneByAge', { numberOfKeys: 2, lua: PRUNE_BY_AGE_SCRIPT });
+  const scripts = redis as unknown as ScriptCommands;
+  redis.on('error', options.onError);
+
+  // We resubscribe ourselves so `reset` is only emitted once the subscription is really back.
+  const subscriber = new Redis(options.url, { autoResubscribe: false });
+  subscriber.on('error', options.onError);
+  const handlers = new Set<(message: BusMessage) => void>();
+  const emit = (message: BusMessage) => {
+    for (const handler of handlers) handler(message);
+  };
+  let live = false;
+  let closing = false;
+  subscriber.on('message', (channel: string, payload: string) => {
+    if (channel !== keys.channel) return;
+    const message = decodeBusMessage(payload);
+    if (message) emit(message);
+    else options.onError(new Error('malformed message on the event bus'));
+  });
+  subscriber.on('close', () => {
+    if (live && !closing) emit({ kind: 'reset' });
+  });
+  subscriber.on('ready', () => {
+    if (!live || closing) return;
+    subscriber.subscribe(keys.channel).then(() => emit({ kind: 'reset' }), options.onError);
+  });
+  await subscriber.subscribe(keys.channel);
+  live = true;
+
+  const latestId = async () => Number((await redis.get(keys.seq)) ?? 0);
+
+  const log: EventLog = {
+    async append(recipient, data) {
+      const createdAt = Date.now();
+      const id = await scripts.sseAppend(
+        keys.seq,
+        keys.stream(recipient),
+        keys.horizons,
+        keys.recipients,
+        recipient,
+        data,
+        createdAt,
+        perRecipient,
+        slack,
+        keys.channel,
+      );
+      return { id: Number(id), recipient, data, createdAt };
+    },
+
+    async readAfter(recipients, afterId, limit) {
+      // One MULTI: the streams, the horizons and the counter as of a single instant.
+      const multi = redis.multi();
+      for (const recipient of recipients)
+        multi.xrange(keys.stream(recipient), `${afterId + 1}-0`, '+', 'COUNT', limit + 1);
+      multi.hmget(keys.horizons, ...recipients).get(keys.seq);
+      const results = (await multi.exec()) ?? [];
+      const value = (i: number): unknown => {
+        const [error, result] = results[i] ?? [new Error('missing reply')];
+        if (error) throw error;
+        return result;
+      };
+      const events = recipients
+        .flatMap((recipient, i) => (value(i) as StreamEntry[]).map((entry) => toEvent(recipient, entry)))
+        .sort((a, b) => a.id - b.id)
+        .slice(0, limit + 1);
+      const horizons = value(recipients.length) as (string | null)[];
+      return {
+        events,
+        prunedThrough: Math.max(0, ...horizons.map((h) => Number(h ?? 0))),
+        latestId: Number(value(recipients.length + 1) ?? 0),
+      };
+    },
+
+    latestId,
+
+    async prune() {
+      // Count is enforced on every append; age needs a sweep.
+      const cutoff = Date.now() - maxAgeMs;
+      let dropped = 0;
+      for (const recipient of await redis.smembers(keys.recipients))
+        dropped += Number(
+          await scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, recipient, cutoff),
+        );
+      return dropped;
+    },
+
+    async close() {
+      // quit() waits for pending replies; disconnect() if the server is already gone.
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+
+  const bus: EventBus = {
+    async publish(message) {
+      await redis.publish(keys.channel, encodeBusMessage(message));
+    },
+    subscribe(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    async close() {
+      closing = true;
+      handlers.clear();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+
+  return {
+    log,
+    bus,
+    // The append script publishes on the channel itself, atomically with the append.
+    publish: (recipient, data) => log.append(recipient, data),
+    async close() {
+      await bus.close();
+      await log.close();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import { apiToken } from '../support/http.ts';
+import { openSse, type SseClient } from '../support/sse.ts';
+
+/** Opens `username`'s stream with a bearer token, resuming after `lastEventId` when given. */
+export function openStream(
+  base: string,
+  token: string,
+  username: string,
+  resume?: { lastEventId: string | number; via?: 'header' | 'query' },
+): Promise<SseClient> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let path = `/protected/events/${username}`;
+  if (resume?.via === 'query') path += `?lastEventId=${resume.lastEventId}`;
+  else if (resume) headers['last-event-id'] = String(resume.lastEventId);
+  return openSse(new URL(path, base).href, headers);
+}
+
+/** Bearer tokens for the demo users. */
+export async function demoTokens(base: string): Promise<{ mark: string; luke: string }> {
+  const [mark, luke] = await Promise.all([
+    apiToken(base, 'mark', 'pass123'),
+    apiToken(base, 'luke', 'pass456'),
+  ]);
+  return { mark, luke };
+}
+
+/** The `n` of a message built by `numbered(n)`. */
+export function numberOf(event: EventSourceMessage): number {
+  const message = JSON.parse(event.data) as { js: { n: number } };
+  return message.js.n;
+}
+
+/** A small message that carries a sequence number, for ordering assertions. */
+export const numbered = (n: number) => ({ js: { n } });
+
+/** Asserts nothing arrives on `stream` for `ms` (a short, bounded negative check). */
+export async function expectSilence(stream: SseClient, ms = 300): Promise<void> {
+  const event = await stream.next(ms).catch(() => null);
+  if (event) throw new Error(`unexpected event: ${event.event ?? 'message'} ${event.data}`);
+}
+
+/** Closes every stream when the test ends. */
+export function closeAll(streams: SseClient[]): () => void {
+  return () => {
+    for (const stream of streams) stream.close();
+  };
+}
