@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  ConfigError,
+  DEMO_USERS,
+  DEV_SECRET_KEY,
+  loadConfig,
+  parseBoolean,
+  parseInitialUsers,
+} from './config.ts';
+
+const STRONG_SECRET = 'a-random-production-secret-of-40-bytes!!';
+
+/** The problems a ConfigError lists for `env`; fails the test if loading succeeds. */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error.problems;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite app.db, port 8080)', () => {
+  const config = loadConfig({});
+  assert.deepEqual(config, {
+    debug: true,
+    host: 'localhost',
+    port: 8080,
+    secretKey: DEV_SECRET_KEY,
+    databaseUrl: 'sqlite:///./app.db',
+    accessTokenExpireHours: 1,
+    bcryptRounds: 12,
+    initialUsers: [...DEMO_USERS],
+    redisUrl: null,
+    redisKeyPrefix: null,
+    publishApiKey: null,
+    sseHeartbeatSeconds: 15,
+    sseRetryMs: 2000,
+    sseReplayLimit: 1000,
+    sseReplayMaxAgeHours: 24,
+    sseMaxStreamsPerUser: 16,
+    sseMaxBufferedBytes: 1024 * 1024,
+    ssePruneIntervalSeconds: 60,
+    loginMaxFailuresPerAccount: 10,
+    loginMaxFailuresPerIp: 100,
+    loginWindowMinutes: 15,
+    trustProxy: false,
+    logLevel: 'info',
+  });
+  assert.deepEqual(DEMO_USERS, [
+    { username: 'mark', password: 'pass123' },
+    { username: 'luke', password: 'pass456' },
+  ]);
+});
+
+test('every variable is read', () => {
+  const config = loadConfig({
+    DEBUG: 'false',
+    HOST: '0.0.0.0',
+    PORT: '9000',
+    SECRET_KEY: STRONG_SECRET,
+    DATABASE_URL: 'postgres://u:p@db:5432/app',
+    ACCESS_TOKEN_EXPIRE_HOURS: '2',
+    BCRYPT_ROUNDS: '10',
+    INITIAL_USERS: 'admin:s3cret',
+    REDIS_URL: 'redis://cache:6379',
+    REDIS_KEY_PREFIX: 'myapp:',
+    PUBLISH_API_KEY: '0123456789abcdef',
+    SSE_HEARTBEAT_SECONDS: '0.5',
+    SSE_RETRY_MS: '5000',
+    SSE_REPLAY_LIMIT: '50',
+    SSE_REPLAY_MAX_AGE_HOURS: '0.5',
+    SSE_MAX_STREAMS_PER_USER: '4',
+    SSE_MAX_BUFFERED_BYTES: '65536',
+    SSE_PRUNE_INTERVAL_SECONDS: '30',
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: '5',
+    LOGIN_MAX_FAILURES_PER_IP: '50',
+    LOGIN_WINDOW_MINUTES: '30',
+    TRUST_PROXY: 'yes',
+    LOG_LEVEL: 'warn',
+  });
+  assert.deepEqual(config, {
+    debug: false,
+    host: '0.0.0.0',
+    port: 9000,
+    secretKey: STRONG_SECRET,
+    databaseUrl: 'postgres://u:p@db:5432/app',
+    accessTokenExpireHours: 2,
+    bcryptRounds: 10,
+    initialUsers: [{ username: 'admin', password: 's3cret' }],
+    redisUrl: 'redis://cache:6379',
+    redisKeyPrefix: 'myapp:',
+    publishApiKey: '0123456789abcdef',
+    sseHeartbeatSeconds: 0.5,
+    sseRetryMs: 5000,
+    sseReplayLimit: 50,
+    sseReplayMaxAgeHours: 0.5,
+    sseMaxStreamsPerUser: 4,
+    sseMaxBufferedBytes: 65536,
+    ssePruneIntervalSeconds: 30,
+    loginMaxFailuresPerAccount: 5,
+    loginMaxFailuresPerIp: 50,
+    loginWindowMinutes: 30,
+    trustProxy: true,
+    logLevel: 'warn',
+  });
+});
+
+test('blank and whitespace-only values count as unset; values are trimmed', () => {
+  const config = loadConfig({ PORT: '  ', HOST: ' 127.0.0.1 ', DATABASE_URL: '', DEBUG: ' ' });
+  assert.equal(config.port, 8080);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.databaseUrl, 'sqlite:///./app.db');
+  assert.equal(config.debug, true);
+});
+
+test('DEBUG accepts the spellings Python and shells use, in any case', () => {
+  for (const raw of ['true', 'True', 'TRUE', '1', 'yes', 'on', 'On'])
+    assert.equal(loadConfig({ DEBUG: raw }).debug, true, raw);
+  for (const raw of ['false', 'False', '0', 'no', 'off', 'OFF'])
+    assert.equal(loadConfig({ DEBUG: raw, SECRET_KEY: STRONG_SECRET }).debug, false, raw);
+  assert.deepEqual(problemsOf({ DEBUG: 'maybe' }), ['DEBUG must be true or false, got "maybe"']);
+  assert.equal(parseBoolean(' Yes '), true);
+  assert.equal(parseBoolean('2'), null);
+});
+
+test('ACCESS_TOKEN_EXPIRE_HOURS allows decimals; zero, negatives and words are refused', () => {
+  assert.equal(loadConfig({ ACCESS_TOKEN_EXPIRE_HOURS: '0.25' }).accessTokenExpireHours, 0.25);
+  assert.equal(loadConfig({ ACCESS_TOKEN_EXPIRE_HOURS: '1.5' }).accessTokenExpireHours, 1.5);
+  for (const raw of ['0', '-1', 'one', '1h', 'NaN', 'Infinity', '9000']) {
+    const [problem] = problemsOf({ ACCESS_TOKEN_EXPIRE_HOURS: raw });
+    assert.match(problem ?? '', /^ACCESS_TOKEN_EXPIRE_HOURS must be a number between/, raw);
+    assert.ok(problem?.includes(`"${raw}"`), 'the message quotes the bad value');
+  }
+});
+
+test('integer variables refuse decimals and out-of-range values', () => {
+  assert.match(problemsOf({ PORT: '80.5' })[0] ?? '', /^PORT must be an integer between 0 and 65535/);
+  assert.match(problemsOf({ PORT: '70000' })[0] ?? '', /^PORT must be an integer/);
+  assert.match(
+    problemsOf({ BCRYPT_ROUNDS: '3' })[0] ?? '',
+    /^BCRYPT_ROUNDS must be an integer between 4 and 31/,
+  );
+  assert.match(problemsOf({ BCRYPT_ROUNDS: '32' })[0] ?? '', /^BCRYPT_ROUNDS/);
+  assert.equal(loadConfig({ PORT: '0' }).port, 0, 'port 0 (any free port) is allowed');
+});
+
+test('INITIAL_USERS replaces the demo users; empty entries are skipped', () => {
+  assert.deepEqual(loadConfig({ INITIAL_USERS: 'ann:pw1, bob:p:w:2 ,' }).initialUsers, [
+    { username: 'ann', password: 'pw1' },
+    { username: 'bob', password: 'p:w:2' },
+  ]);
+  assert.deepEqual(parseInitialUsers(' , '), []);
+  assert.deepEqual(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET }).initialUsers, []);
+});
+
+test('INITIAL_USERS errors name the variable and the bad entry', () => {
+  const cases: [string, RegExp][] = [
+    ['ann', /must look like "name:password,name2:password2", got "ann"/],
+    [':pw', /got ":pw"/],
+    ['ann:', /got "ann:"/],
+    ['bad name:pw', /invalid username "bad name"/],
+    [`ann:${'x'.repeat(73)}`, /password for "ann" longer than 72 bytes/],
+    ['ann:a,ann:b', /lists "ann" twice/],
+  ];
+  for (const [raw, message] of cases) {
+    const problems = problemsOf({ INITIAL_USERS: raw });
+    assert.equal(problems.length, 1, raw);
+    assert.match(problems[0] ?? '', /^INITIAL_USERS /);
+    assert.match(problems[0] ?? '', message);
+  }
+});
+
+test('DEBUG=false refuses a missing, well-known or short SECRET_KEY, naming it', () => {
+  assert.deepEqual(problemsOf({ DEBUG: 'false' }), ['SECRET_KEY must be set when DEBUG is false']);
+  for (const known of ['your_secret_key_here', 'CHANGEME', DEV_SECRET_KEY])
+    assert.match(
+      problemsOf({ DEBUG: 'false', SECRET_KEY: known })[0] ?? '',
+      /^SECRET_KEY is a well-known default/,
+    );
+  assert.match(
+    problemsOf({ DEBUG: 'false', SECRET_KEY: 'short' })[0] ?? '',
+    /^SECRET_KEY must be at least 32 bytes/,
+  );
+  // DEBUG keeps the seed's convenience: any key, or none.
+  assert.equal(loadConfig({ SECRET_KEY: 'short' }).secretKey, 'short');
+});
+
+test('DATABASE_URL, REDIS_URL, PUBLISH_API_KEY and LOG_LEVEL are checked', () => {
+  for (const url of [
+    'sqlite:///./app.db',
+    'sqlite:////abs/app.db',
+    'postgresql+psycopg2://u@h/db',
+    'postgres://h/db',
+  ])
+    assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+  assert.match(
+    problemsOf({ DATABASE_URL: 'mysql://h/db' })[0] ?? '',
+    /^DATABASE_URL must be a sqlite:\/\/\/ or postgres:\/\/ URL/,
+  );
+  assert.match(problemsOf({ REDIS_URL: 'http://cache' })[0] ?? '', /^REDIS_URL must start with redis:\/\//);
+  assert.equal(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl, 'rediss://cache:6380');
+  assert.match(problemsOf({ PUBLISH_API_KEY: 'short' })[0] ?? '', /^PUBLISH_API_KEY must be at least 16/);
+  assert.match(problemsOf({ LOG_LEVEL: 'verbose' })[0] ?? '', /^LOG_LEVEL must be one of/);
+});
+
+test('every problem is reported at once, each naming its variable', () => {
+  let error: unknown;
+  try {
+    loadConfig({
+      DEBUG: 'false',
+      PORT: 'http',
+      BCRYPT_ROUNDS: '2',
+      INITIAL_USERS: 'x',
+      DATABASE_URL: 'mongo://',
+    });
+  } catch (caught) {
+    error = caught;
+  }
+  assert.ok(error instanceof ConfigError);
+  const names = error.problems.map((p) => p.split(' ')[0]).sort();
+  assert.deepEqual(names, ['BCRYPT_ROUNDS', 'DATABASE_URL', 'INITIAL_USERS', 'PORT', 'SECRET_KEY']);
+  for (const problem of error.problems) assert.ok(error.message.includes(problem));
+  assert.match(error.message, /^Invalid configuration:\n {2}- /);
+});
