@@ -45,6 +45,8 @@ export default fp(
           url: config.redisUrl,
           secretKey: config.secretKey,
           databaseUrl: config.databaseUrl,
+          keyPrefix: config.redisKeyPrefix,
+          onError: (err) => app.log.warn({ err }, 'login throttle: Redis connection error'),
         })
       : createSqlThrottleStore(app.db);
     const throttle = createLoginThrottle(throttleStore, {

@@ -80,3 +80,18 @@ test('the Redis store keeps the throttle contract and scopes keys per deployment
   assert.deepEqual(await otherDeployment.read([key], Date.now()), [null]);
   await a.clear(key);
 });
+
+test('with Redis unreachable the store fails fast (so login fails closed) and closes at once', async () => {
+  const errors: Error[] = [];
+  // Port 1 on loopback: nothing listens, connections are refused at once.
+  const store = createRedisThrottleStore({
+    url: 'redis://127.0.0.1:1',
+    secretKey: 'k'.repeat(32),
+    databaseUrl: 'sqlite:///x.db',
+    onError: (err) => errors.push(err),
+  });
+  await assert.rejects(store.increment('account:mark', 60_000, Date.now()));
+  await assert.rejects(store.read(['account:mark'], Date.now()));
+  await store.close();
+  assert.ok(errors.length > 0, 'connection errors are reported, not thrown at the process');
+});

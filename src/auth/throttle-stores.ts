@@ -77,19 +77,25 @@ if failures > 0 then return redis.call('DECR', KEYS[1]) end
 return 0`;
 
 /**
- * Counters in Redis, one key per throttle key with the window as its TTL. Keys are namespaced by
- * a hash of SECRET_KEY and DATABASE_URL: the instances of one deployment share both (they must,
- * to accept each other's tokens and users), while two deployments — or two test apps — sharing a
- * Redis never share counters. The hash keeps the secret out of Redis.
+ * Counters in Redis, one key per throttle key with the window as its TTL. Keys live under
+ * REDIS_KEY_PREFIX, or by default under a hash of SECRET_KEY and DATABASE_URL: the instances of
+ * one deployment share both (they must, to accept each other's tokens and users), while two
+ * deployments — or two test apps — on one Redis never share counters. The hash keeps the secret
+ * out of Redis.
  */
 export function createRedisThrottleStore(options: {
   url: string;
   secretKey: string;
   databaseUrl: string;
+  /** REDIS_KEY_PREFIX when set (shared with the event keys); otherwise derived as above. */
+  keyPrefix?: string | null;
+  /** Connection problems (ioredis reconnects by itself); commands meanwhile fail, and login with them. */
+  onError?: (err: Error) => void;
 }): ThrottleStore {
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+  redis.on('error', (err: Error) => options.onError?.(err));
   const scope = createHash('sha256').update(`${options.secretKey}\0${options.databaseUrl}`).digest('hex');
-  const prefix = `auth-sse:login-failures:${scope.slice(0, 16)}:`;
+  const prefix = `${options.keyPrefix ?? `auth-sse:${scope.slice(0, 16)}:`}login-failures:`;
   const toWindow = (failures: number, ttlMs: number, nowMs: number): FailureWindow => ({
     failures,
     resetAtMs: nowMs + ttlMs,
@@ -122,8 +128,10 @@ export function createRedisThrottleStore(options: {
     },
     prune: async () => {},
     async close() {
-      // quit() waits for pending replies; disconnect() if the server is already gone.
-      await redis.quit().catch(() => redis.disconnect());
+      // quit() lets pending replies arrive, but would wait forever for a server that is gone
+      // (the client keeps reconnecting); then disconnect() stops it at once.
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
     },
   };
 }
