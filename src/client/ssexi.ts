@@ -62,8 +62,9 @@ declare global {
   const deliver = (source: Source, type: string, data: string) => {
     const el = first(source);
     if (type === 'message') {
-      // One queue for the page keeps messages in order even when a morph has to load first.
-      queue = queue.then(() => applyMessage(el, source.url, data, ctx));
+      // One queue for the page keeps messages in order even when a morph has to load first;
+      // an unexpected failure is reported like an uncaught error without stalling the queue.
+      queue = queue.then(() => applyMessage(el, source.url, data, ctx)).catch(reportError);
     } else if (type === 'auth' || type === 'reload') {
       let detail: { redirect?: string } = {};
       try {

@@ -4,6 +4,12 @@ import { createSseParser } from './sse-parser.ts';
 const MAX_DELAY_MS = 30_000;
 
 /**
+ * A stream silent this long is taken for dead (a lost TCP connection can stay "open" for hours)
+ * and reopened from its last id. Three of the server's default 15 s heartbeats.
+ */
+export const IDLE_TIMEOUT_MS = 45_000;
+
+/**
  * Exponential backoff with full jitter: a uniform pick in [0, min(cap, base·2^attempt)], so a
  * server that restarts is not hit by every client at the same instant. `base` is the server's
  * `retry:` value, which also raises the cap when it is larger.
@@ -35,9 +41,10 @@ export interface Stream {
  * A reconnecting SSE reader over fetch. Unlike EventSource it sees the HTTP status, so an auth
  * failure ends the stream instead of being retried forever, and it controls its own backoff.
  */
-export function createStream(url: string, handlers: StreamHandlers): Stream {
+export function createStream(url: string, handlers: StreamHandlers, idleMs = IDLE_TIMEOUT_MS): Stream {
   let controller: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let idle: ReturnType<typeof setTimeout> | undefined;
   let waiting = false;
   let closed = false;
   let attempt = 0;
@@ -91,6 +98,8 @@ export function createStream(url: string, handlers: StreamHandlers): Stream {
       );
       const reader = body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
+        clearTimeout(idle);
+        idle = setTimeout(drop, idleMs);
         const { done, value } = await reader.read();
         if (done) break;
         feed(value);
@@ -99,12 +108,20 @@ export function createStream(url: string, handlers: StreamHandlers): Stream {
     } catch (error) {
       if (current === controller && !current.signal.aborted) schedule(error, status);
     }
+    if (current === controller) clearTimeout(idle);
   };
 
   const close = () => {
     closed = true;
     clearTimeout(timer);
+    clearTimeout(idle);
     controller?.abort();
+  };
+
+  const drop = () => {
+    if (waiting || closed) return;
+    controller?.abort();
+    schedule(new Error('stream lost'), 0);
   };
 
   connect();
@@ -112,11 +129,7 @@ export function createStream(url: string, handlers: StreamHandlers): Stream {
     retryNow: () => {
       if (waiting) connect();
     },
-    drop: () => {
-      if (waiting || closed) return;
-      controller?.abort();
-      schedule(new Error('offline'), 0);
-    },
+    drop,
     close,
   };
 }
