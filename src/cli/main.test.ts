@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startApp, testEnv } from '../../test/support/app.ts';
+import { deleteRedisKeys, redisAvailable } from '../../test/support/backends.ts';
 import { apiToken } from '../../test/support/http.ts';
 import { REDIS_URL, requireService } from '../../test/support/services.ts';
 import { openSse } from '../../test/support/sse.ts';
@@ -143,8 +144,11 @@ test('logout-all ends every token of the user at once, and says streams need RED
 });
 
 test('with REDIS_URL, logout-all and remove also end open streams on a running server', async (t) => {
-  if (!requireService(t, await redisAnswers(), 'Redis')) return;
-  const env = testEnv(t, { REDIS_URL, SSE_HEARTBEAT_SECONDS: '60' });
+  if (!requireService(t, await redisAvailable(), 'Redis')) return;
+  const prefix = `test:auth-sse-cli:${process.pid}:${Date.now()}:`;
+  t.after(() => deleteRedisKeys(prefix));
+  // The CLI finds the servers' bus through the same configuration, prefix included.
+  const env = testEnv(t, { REDIS_URL, REDIS_KEY_PREFIX: prefix, SSE_HEARTBEAT_SECONDS: '60' });
   const { url } = await startApp(t, env);
   for (const [command, username, password, reason] of [
     ['logout-all', 'mark', 'pass123', 'logout-all'],
@@ -179,20 +183,3 @@ test('an unusable configuration or database exits 3 naming the problem; usage er
   assert.equal(help.code, 0);
   assert.match(help.stdout, /logout-all <username>/);
 });
-
-async function redisAnswers(): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -10,6 +10,8 @@ export interface SseClient {
   readonly retry: number | undefined;
   /** Comments seen so far (heartbeats). */
   readonly comments: string[];
+  /** Resolves once `count` comments in all have arrived; rejects after `timeoutMs`. */
+  waitForComments(count: number, timeoutMs?: number): Promise<void>;
   /** Resolves when the server ends the stream. */
   readonly ended: Promise<void>;
   close(): void;
@@ -32,11 +34,15 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   const queue: EventSourceMessage[] = [];
   const waiters: ((event: EventSourceMessage | null) => void)[] = [];
   const comments: string[] = [];
+  const commentWaiters = new Set<() => void>();
   let retry: number | undefined;
   let done = false;
   const stream = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
     new EventSourceParserStream({
-      onComment: (comment) => comments.push(comment),
+      onComment: (comment) => {
+        comments.push(comment);
+        for (const waiter of commentWaiters) waiter();
+      },
       onRetry: (value) => {
         retry = value;
       },
@@ -86,6 +92,21 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       return retry;
     },
     comments,
+    waitForComments: (count, timeoutMs = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          commentWaiters.delete(check);
+          reject(new Error(`${comments.length} of ${count} comments within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = () => {
+          if (comments.length < count) return;
+          clearTimeout(timer);
+          commentWaiters.delete(check);
+          resolve();
+        };
+        commentWaiters.add(check);
+        check();
+      }),
     ended,
     close: () => controller.abort(),
   };
