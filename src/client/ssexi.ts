@@ -76,26 +76,26 @@ declare global {
     }
   };
 
+  const open = (url: string, el: Element): Source => {
+    const source: Source = createSource(
+      url,
+      el.getAttribute('sx-share') !== 'false',
+      el.getAttribute('sx-last-id') ?? '',
+      {
+        deliver: (type, data) => deliver(source, type, data),
+        connected: () => emit(first(source), 'connected', { endpoint: url }),
+        error: (error, status) => emit(first(source), 'error', { error, endpoint: url, status }),
+        closed: () => connections.delete(url),
+      },
+    );
+    connections.set(url, source);
+    source.start(); // everything it reports arrives asynchronously, after `el` has joined
+    return source;
+  };
+
   const connect = (el: Element) => {
     const url = new URL(el.getAttribute('sx-connect') ?? '', location.href).href;
-    let source = connections.get(url);
-    if (!source) {
-      const created: Source = createSource(
-        url,
-        el.getAttribute('sx-share') !== 'false',
-        el.getAttribute('sx-last-id') ?? '',
-        {
-          deliver: (type, data) => deliver(created, type, data),
-          connected: () => emit(first(created), 'connected', { endpoint: url }),
-          error: (error, status) => emit(first(created), 'error', { error, endpoint: url, status }),
-          closed: () => connections.delete(url),
-        },
-      );
-      source = created;
-      connections.set(url, source);
-      source.els.add(el);
-      source.start();
-    } else source.els.add(el);
+    (connections.get(url) ?? open(url, el)).els.add(el);
     emit(el, 'initialized', { endpoint: url });
   };
 
