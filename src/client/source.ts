@@ -97,6 +97,9 @@ export function createSource(url: string, share: boolean, lastId: string, h: Sou
     ch.onmessage = ({ data: m }: MessageEvent<Relay>) => {
       if ('q' in m) {
         if (open) ch.postMessage({ o: 1, i: source.lastId });
+      } else if (source.leader) {
+        // Relays from the old leader still in flight after the takeover: the new stream started
+        // from the id before them, so the server replays them; applying them here would repeat them.
       } else if ('o' in m) {
         source.lastId ||= m.i;
         h.connected();
