@@ -27,31 +27,38 @@ const logItems = (tab: WatchedPage) =>
   tab.page.$$eval('#log li', (items) => items.map((li) => li.textContent));
 const LOG_PAGE = { bodyAttrs: 'sx-connect="/events/r"', body: '<ol id="log"></ol>' };
 
-test('going offline and back applies every missed message exactly once, in order', {
+test('going offline and back applies every missed message exactly once, in order, in every tab', {
   skip: skipReason,
 }, async (t) => {
   const fx = await startFixture();
   t.after(fx.close);
   const context = await newContext(browser(), t);
-  const tab = await openPage(context, fx.page('/p', LOG_PAGE));
-  await tab.waitForEvent('connected');
+  const url = fx.page('/p', LOG_PAGE);
+  const tabs = [await openPage(context, url), await openPage(context, url)];
+  await Promise.all(tabs.map((tab) => tab.waitForEvent('connected')));
   const first = fx.send('r', append(1));
-  await tab.waitForEvent('processed');
+  await Promise.all(tabs.map((tab) => tab.waitForEvent('processed')));
 
   await context.setOffline(true);
   await (await fx.nthStream(1)).closed; // the browser said offline: the dead stream is dropped
   for (let n = 2; n <= 5; n++) fx.send('r', append(n));
   await context.setOffline(false);
-  await tab.waitForEvent('processed', 5);
+  await Promise.all(tabs.map((tab) => tab.waitForEvent('processed', 5)));
   fx.send('r', append(6));
-  await tab.waitForEvent('processed', 6);
+  await Promise.all(tabs.map((tab) => tab.waitForEvent('processed', 6)));
 
-  assert.deepEqual(await logItems(tab), ['1', '2', '3', '4', '5', '6']);
   const resumed = fx.streamRequests.filter((r) => r.status === 200);
-  assert.equal(resumed.length, 2, 'one reconnect once online');
+  assert.equal(resumed.length, 2, 'one stream for both tabs, reopened once online');
   assert.equal(resumed[1]?.lastEventId, String(first));
-  assert.equal((await tab.events()).filter((e) => e.type === 'processed').length, 6, 'nothing applied twice');
-  assert.deepEqual(unexpectedErrors(tab), []);
+  for (const tab of tabs) {
+    assert.deepEqual(await logItems(tab), ['1', '2', '3', '4', '5', '6']);
+    assert.equal(
+      (await tab.events()).filter((e) => e.type === 'processed').length,
+      6,
+      'nothing applied twice',
+    );
+    assert.deepEqual(unexpectedErrors(tab), []);
+  }
 });
 
 test('recovers by itself when the server restarts, resuming from the last id', {
