@@ -32,9 +32,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // Bounds how long a client may take to *send* a request; streams are unaffected.
     requestTimeout: 30_000,
-    // On close: idle keep-alive sockets go at once, requests in flight may finish (streams are
-    // ended by the events plugin); server.ts forces the rest after a grace period.
-    forceCloseConnections: 'idle',
+    // On close, after the events plugin has ended every stream (preClose), remaining sockets are
+    // closed. ('idle' would let requests in flight finish, but Fastify only applies it with a
+    // serverFactory and Node's own idle sweep misses keep-alive sockets: close then waits ~4 s.)
+    forceCloseConnections: true,
     // Odd shapes are refused, not reinterpreted: without this Ajv turns `null` into "" and 42
     // into "42". (Query strings and params arrive as strings anyway.) `__proto__` and
     // `constructor` keys in JSON are refused with 400 — Fastify's default, stated here on purpose.

@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { ConfigError, DEV_SECRET_KEY, loadConfig } from './config.ts';
 
-/** Requests in flight get this long to finish once shutdown starts; then their sockets are cut. */
-const DRAIN_MS = 5_000;
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -24,10 +22,10 @@ if (config.secretKey === DEV_SECRET_KEY)
 
 /**
  * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
- * another instance — and resume from their last id), let requests in flight finish, close the
- * bus, log and database, and exit. `server.close()` alone would wait for open streams forever,
- * so the events plugin ends them in `preClose`; anything still open after DRAIN_MS is cut, and
- * the process exits after SHUTDOWN_LIMIT_MS whatever happens. A second signal exits at once.
+ * another instance — and resume from their last id), close the remaining sockets, wait for
+ * publishes in flight, close the bus, log and database, and exit 0. `server.close()` alone would
+ * wait for open streams forever, so the events plugin ends them in `preClose`. The process exits
+ * after SHUTDOWN_LIMIT_MS whatever happens (code 1); a second signal exits at once.
  */
 let closing = false;
 const shutdown = (signal: string) => {
@@ -37,15 +35,10 @@ const shutdown = (signal: string) => {
   }
   closing = true;
   app.log.info({ signal }, 'shutting down');
-  const drain = setTimeout(() => {
-    app.log.warn('requests still open after the drain period; closing their connections');
-    app.server.closeAllConnections();
-  }, DRAIN_MS);
   const limit = setTimeout(() => {
     app.log.error('shutdown took too long; exiting');
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS);
-  drain.unref();
   limit.unref();
   app.close().then(
     () => {

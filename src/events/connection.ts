@@ -14,7 +14,8 @@ export interface SseConnection {
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
   end(event: string, data: object): void;
-  close(): void;
+  /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
+  close(): Promise<void>;
 }
 
 export interface ConnectionOptions {
@@ -47,7 +48,9 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     clearInterval(heartbeat);
     clearTimeout(expiry);
     pending = null;
-    if (reason === 'slow') res.destroy();
+    // A client that left or stopped reading gets nothing more: destroying frees the socket now
+    // (ending it would wait on a peer that is gone or never reads).
+    if (reason !== 'server') res.destroy();
     else if (!res.writableEnded) res.end();
     options.onClose(connection, reason);
   };
@@ -98,7 +101,14 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
       write(formatEvent({ event, data: JSON.stringify(data) }));
       finish('server');
     },
-    close: () => finish('server'),
+    close() {
+      finish('server');
+      if (res.writableFinished || res.destroyed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        res.once('close', resolve);
+      });
+    },
   };
   armExpiry();
   return connection;

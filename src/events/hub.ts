@@ -39,8 +39,10 @@ export function createHub() {
           connection.end('auth', { reason, redirect: '/login' });
       }
     },
-    closeAll() {
-      for (const set of [...byUser.values()]) for (const connection of [...set]) connection.close();
+    /** Ends every stream; resolves when their last bytes are flushed. */
+    async closeAll(): Promise<void> {
+      const all = [...byUser.values()].flatMap((set) => [...set]);
+      await Promise.all(all.map((connection) => connection.close()));
     },
   };
 }

@@ -18,7 +18,8 @@ export const SseMessageSchema = Type.Object(
   {
     html: Type.Optional(
       Type.Record(
-        Type.String({ minLength: 1, maxLength: 200 }),
+        // Element ids: non-empty, no whitespace (HTML's rule), bounded.
+        Type.String({ pattern: '^\\S{1,200}$' }),
         Type.Union([
           Type.String(),
           Type.Object(
@@ -29,6 +30,7 @@ export const SseMessageSchema = Type.Object(
             { additionalProperties: false },
           ),
         ]),
+        { additionalProperties: false },
       ),
     ),
     js: Type.Optional(Type.Object({ exec: Type.Optional(Type.String()) }, { additionalProperties: true })),

@@ -15,6 +15,9 @@ import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
 import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
 
+/** How long shutdown waits for ended streams to flush their last bytes. */
+const STREAM_FLUSH_MS = 1000;
+
 export interface Events {
   /**
    * Stores a message for `to` (a username, or `*` for everyone) and delivers it to every open
@@ -69,7 +72,7 @@ export default fp(
         hub.endSessions(message.username, message.tokenId, message.reason);
       else {
         app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
-        hub.closeAll();
+        void hub.closeAll();
       }
     });
     app.auth.onSessionEnded(({ username, tokenId, reason }) => {
@@ -99,9 +102,15 @@ export default fp(
     app.decorate('events', events);
 
     // Retention sweep: on start, then periodically; the timer is this app's and dies with it.
-    let pruning: Promise<unknown> = Promise.resolve();
+    // One sweep at a time: a slow sweep must not pile up others, and close awaits the one running.
+    let pruning: Promise<unknown> | null = null;
     const prune = () => {
-      pruning = log.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning the event log failed'));
+      pruning ??= log
+        .prune()
+        .catch((err: unknown) => app.log.warn({ err }, 'pruning the event log failed'))
+        .finally(() => {
+          pruning = null;
+        });
     };
     const pruneTimer = setInterval(prune, config.ssePruneIntervalSeconds * 1000);
     pruneTimer.unref();
@@ -110,7 +119,15 @@ export default fp(
     // preClose runs before the server stops waiting for connections: ending every stream here
     // is what lets shutdown finish (clients reconnect to another instance and resume).
     app.addHook('preClose', async () => {
-      hub.closeAll();
+      // Bounded: a peer that stopped reading must not hold shutdown up (its socket is cut next).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        hub.closeAll(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, STREAM_FLUSH_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     });
     app.addHook('onClose', async () => {
       clearInterval(pruneTimer);
