@@ -23,6 +23,12 @@ interface CliRun {
   stderr: string;
 }
 
+function emptyFolder(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-sse-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Runs the CLI in an empty folder (so no stray .env is read) with exactly `env`. */
 function runCli(
   t: TestContext,
@@ -182,4 +188,66 @@ test('an unusable configuration or database exits 3 naming the problem; usage er
   const help = await runCli(t, ['--help'], {});
   assert.equal(help.code, 0);
   assert.match(help.stdout, /logout-all <username>/);
+});
+
+test('from a terminal the password is typed twice without echo; a mismatch changes nothing', async (t) => {
+  // A real pseudo-terminal, from Python's standard library (no extra dependency).
+  const hasPython = await new Promise<boolean>((resolve) =>
+    spawn('/usr/bin/python3', ['-c', 'import pty'])
+      .on('close', (code) => resolve(code === 0))
+      .on('error', () => resolve(false)),
+  );
+  if (!requireService(t, hasPython, 'python3 (for a pseudo-terminal)')) return;
+  const env = testEnv(t);
+  const typeInto = async (username: string, first: string, second: string) => {
+    const driver = `
+import os, pty, sys, time, json
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], sys.argv[2], 'add', sys.argv[3]])
+out = b''
+def read_until(marker):
+    global out
+    while marker not in out:
+        out += os.read(fd, 1024)
+read_until(b'Password for')
+os.write(fd, sys.argv[4].encode() + b'\\r')
+read_until(b'Repeat it:')
+os.write(fd, sys.argv[5].encode() + b'\\r')
+try:
+    while True:
+        chunk = os.read(fd, 1024)
+        if not chunk: break
+        out += chunk
+except OSError:
+    pass
+_, status = os.waitpid(pid, 0)
+print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': out.decode()}))`;
+    return new Promise<{ code: number; screen: string }>((resolve, reject) => {
+      const child = spawn(
+        '/usr/bin/python3',
+        ['-c', driver, process.execPath, MAIN, username, first, second],
+        {
+          env: { PATH: process.env.PATH ?? '', ...env },
+          cwd: emptyFolder(t),
+        },
+      );
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.on('error', reject);
+      child.on('close', () => resolve(JSON.parse(stdout) as { code: number; screen: string }));
+    });
+  };
+  const typed = await typeInto('tty-user', 'typed s3cret', 'typed s3cret');
+  assert.equal(typed.code, 0, typed.screen);
+  assert.match(typed.screen, /Created user "tty-user"/);
+  assert.doesNotMatch(typed.screen, /s3cret/, 'nothing typed is echoed');
+  const mismatch = await typeInto('tty-other', 'one', 'two');
+  assert.equal(mismatch.code, 2);
+  assert.match(mismatch.screen, /did not match/);
+  assert.equal((await runCli(t, ['list'], env)).stdout, 'tty-user\n');
+  const { url } = await startApp(t, env);
+  await apiToken(url, 'tty-user', 'typed s3cret');
 });

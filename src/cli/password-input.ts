@@ -42,10 +42,11 @@ export async function readFirstLine(stream: NodeJS.ReadableStream): Promise<stri
 
 /** One line typed in raw mode, echoing nothing; Ctrl-C or Ctrl-D cancel. */
 function readHidden(stdin: ReadStream, out: NodeJS.WriteStream, prompt: string): Promise<string> {
-  out.write(prompt);
+  // Echo goes off before the prompt appears: anything typed (or pasted) after it stays hidden.
   stdin.setRawMode(true);
   stdin.resume();
   stdin.setEncoding('utf8');
+  out.write(prompt);
   let typed = '';
   return new Promise((resolve, reject) => {
     const finish = (error: Error | null) => {
