@@ -41,9 +41,13 @@ function runServer(t: TestContext, env: Record<string, string>, untilListening =
     }, 15_000);
     let stdout = '';
     let stderr = '';
+    let stopping = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      if (untilListening && /Server listening/.test(stdout)) child.kill('SIGTERM');
+      if (untilListening && !stopping && /Server listening/.test(stdout)) {
+        stopping = true; // once: a second signal means "exit now" to the server
+        child.kill('SIGTERM');
+      }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;

@@ -30,6 +30,17 @@ export async function freshPostgresDatabase(t: TestContext): Promise<string | nu
   t.after(async () => {
     const dropper = new pg.Client({ connectionString: POSTGRES_URL });
     await dropper.connect();
+    // pg's Pool.end() resolves before the server has closed the sessions it ended; `with (force)`
+    // would then kill them and their dying sockets emit an uncaught "terminating connection due
+    // to administrator command" into the test. Give them a moment to go on their own first.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await dropper.query(
+        'select count(*)::int as n from pg_stat_activity where datname = $1',
+        [name],
+      );
+      if (rows[0]?.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await dropper.query(`drop database if exists ${name} with (force)`);
     await dropper.end();
   });
