@@ -55,7 +55,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   redis.on('error', options.onError);
 
   // We resubscribe ourselves so `reset` is only emitted once the subscription is really back.
-  const subscriber = new Redis(options.url, { autoResubscribe: false });
+  const subscriber = new Redis(options.url, { autoResubscribe: false, connectionName: keys.channel });
   subscriber.on('error', options.onError);
   const handlers = new Set<(message: BusMessage) => void>();
   const emit = (message: BusMessage) => {

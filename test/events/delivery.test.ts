@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { BACKENDS, setupBackend } from '../support/backends.ts';
 import { Browser } from '../support/http.ts';
 import type { SseClient } from '../support/sse.ts';
-import { closeAll, demoTokens, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
+import { closeAll, demoTokens, ended, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
 
 for (const backend of BACKENDS) {
   describe(`delivery on ${backend}`, () => {
@@ -130,7 +130,7 @@ for (const backend of BACKENDS) {
       await first.app.events.publish('mark', numbered(2));
       await first.app.events.publish('mark', numbered(3));
       await first.close();
-      await stream.ended;
+      await ended(stream);
 
       const second = await setup.start();
       const resumed = await openStream(second.url, tokens.mark, 'mark', { lastEventId: seen.id ?? '' });

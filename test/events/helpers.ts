@@ -46,3 +46,16 @@ export function closeAll(streams: SseClient[]): () => void {
     for (const stream of streams) stream.close();
   };
 }
+
+/** Resolves when the server ends `stream`; rejects if it is still open after `timeoutMs`. */
+export async function ended(stream: SseClient, timeoutMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stream still open after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([stream.ended, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,7 +5,7 @@ import { createTokenService } from '../../src/auth/tokens.ts';
 import { startApp } from '../support/app.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
-import { closeAll, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
+import { closeAll, ended, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
 
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs`. */
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -66,7 +66,7 @@ test('logout ends that session’s streams with `event: auth`; the user’s othe
   const event = await ending.next();
   assert.equal(event.event, 'auth');
   assert.deepEqual(JSON.parse(event.data), { reason: 'logout', redirect: '/login' });
-  await ending.ended;
+  await ended(ending);
 
   await app.events.publish('mark', numbered(1));
   assert.equal(numberOf(await staying.next()), 1);
@@ -91,7 +91,7 @@ test('logging out everywhere ends every stream of the user, and only theirs', as
     const event = await tab.next();
     assert.equal(event.event, 'auth');
     assert.equal(JSON.parse(event.data).reason, 'logout-all');
-    await tab.ended;
+    await ended(tab);
   }
   await app.events.publish('luke', numbered(2));
   assert.equal(numberOf(await luke.next()), 2);
@@ -107,7 +107,7 @@ test('a stream ends with `event: auth` when its token expires', async (t) => {
   assert.equal(event.event, 'auth');
   assert.deepEqual(JSON.parse(event.data), { reason: 'expired', redirect: '/login' });
   assert.ok(Date.now() >= claims.exp * 1000 - 50, 'not before the token expired');
-  await stream.ended;
+  await ended(stream);
 });
 
 test('a user past SSE_MAX_STREAMS_PER_USER gets 429 with Retry-After; closing one frees a slot', async (t) => {

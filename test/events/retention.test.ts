@@ -5,7 +5,7 @@ import { createRedisBackend } from '../../src/events/redis-backend.ts';
 import { createSqlEventLog } from '../../src/events/sql-log.ts';
 import type { RunningApp } from '../support/app.ts';
 import { BACKENDS, type Backend, setupBackend } from '../support/backends.ts';
-import { closeAll, demoTokens, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
+import { closeAll, demoTokens, ended, expectSilence, numbered, numberOf, openStream } from './helpers.ts';
 
 const LIMIT = { SSE_REPLAY_LIMIT: '5' };
 
@@ -50,7 +50,7 @@ for (const backend of BACKENDS) {
       const event = await resumed.next();
       assert.equal(event.event, 'reload');
       assert.deepEqual(JSON.parse(event.data), { reason: 'replay-gap' });
-      await resumed.ended;
+      await ended(resumed);
     });
 
     test("other users' overflow does not make a stream reload", async (t) => {
@@ -81,7 +81,7 @@ for (const backend of BACKENDS) {
 
       const resumed = await openStream(running.url, tokens.mark, 'mark', { lastEventId: id });
       assert.equal((await resumed.next()).event, 'reload');
-      await resumed.ended;
+      await ended(resumed);
       // From the newest id there is nothing missing: no reload.
       const current = await openStream(running.url, tokens.mark, 'mark', {
         lastEventId: await running.app.events.latestId(),
@@ -98,7 +98,7 @@ for (const backend of BACKENDS) {
       await running.app.events.publish('mark', numbered(1));
       const stream = await openStream(running.url, tokens.mark, 'mark', { lastEventId: 1_000_000 });
       assert.equal((await stream.next()).event, 'reload');
-      await stream.ended;
+      await ended(stream);
     });
   });
 }
