@@ -78,8 +78,11 @@ function recordEvents(types: readonly string[]) {
   });
 }
 
-/** One Chromium for the calling test file: launched before its tests, closed after them. */
-export function useBrowser(): () => Browser {
+/**
+ * One Chromium for the calling test file: launched before its tests, closed after them.
+ * `backForwardCache` turns the cache back on (Playwright disables it by default).
+ */
+export function useBrowser(options: { backForwardCache?: boolean } = {}): () => Browser {
   let browser: Browser | undefined;
   before(async () => {
     if (skipReason) return;
@@ -91,6 +94,7 @@ export function useBrowser(): () => Browser {
         '--disable-background-networking',
         '--disable-component-update',
       ],
+      ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
     });
   });
   after(() => browser?.close());
