@@ -202,3 +202,23 @@ test('an id announced before any message (or rendered as sx-last-id) is resumed 
   assert.equal(fx.streamRequests.filter((r) => r.channel === 'r').at(-1)?.lastEventId, String(old));
   assert.deepEqual(await logItems(rendered), [], 'the rendered id skips history the page already shows');
 });
+
+test('cancelling sx:error stops reconnecting', { skip: skipReason }, async (t) => {
+  const fx = await startFixture();
+  t.after(fx.close);
+  const context = await newContext(browser(), t);
+  // No jitter: a retry, if any, would be scheduled with no delay at all.
+  await context.addInitScript(() => {
+    Math.random = () => 0;
+  });
+  const tab = await openPage(context, fx.page('/p', LOG_PAGE));
+  await tab.waitForEvent('connected');
+  await tab.page.evaluate(() => document.addEventListener('sx:error', (e) => e.preventDefault()));
+  fx.dropStreams('r');
+  await tab.waitForEvent('error');
+  // Two round trips through the page's event loop and the server: a zero-delay retry would be first.
+  for (let i = 0; i < 2; i++) await tab.page.evaluate(() => fetch('/favicon.ico').then(() => undefined));
+  await tab.page.evaluate(() => window.dispatchEvent(new Event('online')));
+  await tab.page.evaluate(() => fetch('/favicon.ico').then(() => undefined));
+  assert.equal(fx.streamRequests.length, 1);
+});
