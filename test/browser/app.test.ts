@@ -63,6 +63,17 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await second.waitForEvent('html-updated', 2);
   assert.deepEqual(await courses(second), ['Linear Algebra', 'Topology']);
 
+  // Code and a morph pushed by the server run under the app's own CSP (nonce, no unsafe-*).
+  await app.app.events.publish('mark', {
+    js: { exec: "document.body.dataset.pushed = 'yes'" },
+    html: { 'course-list': { content: '<ul><li>Morphed</li></ul>', swap: 'morph' } },
+  });
+  await Promise.all([first.waitForEvent('processed', 3), second.waitForEvent('processed', 3)]);
+  for (const tab of [first, second]) {
+    assert.equal(await tab.page.getAttribute('body', 'data-pushed'), 'yes');
+    assert.deepEqual(await courses(tab), ['Morphed']);
+  }
+
   for (const tab of [first, second]) {
     assert.deepEqual(await tab.violations(), [], 'no CSP violation');
     assert.deepEqual(pageErrors(tab), [], 'no console error');
