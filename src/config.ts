@@ -153,7 +153,11 @@ export function loadConfig(env: Env = process.env): Config {
     sseReplayMaxAgeHours: num('SSE_REPLAY_MAX_AGE_HOURS', 24, { min: 0.001, max: 24 * 365, integer: false }),
     sseMaxStreamsPerUser: num('SSE_MAX_STREAMS_PER_USER', 16, { min: 1, max: 100_000 }),
     sseMaxBufferedBytes: num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
-    ssePruneIntervalSeconds: num('SSE_PRUNE_INTERVAL_SECONDS', 60, { min: 0.05, max: 86_400, integer: false }),
+    ssePruneIntervalSeconds: num('SSE_PRUNE_INTERVAL_SECONDS', 60, {
+      min: 0.05,
+      max: 86_400,
+      integer: false,
+    }),
     loginMaxFailuresPerAccount: num('LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, { min: 1, max: 1_000_000 }),
     loginMaxFailuresPerIp: num('LOGIN_MAX_FAILURES_PER_IP', 100, { min: 1, max: 1_000_000 }),
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
