@@ -8,8 +8,8 @@ export interface SseConnection {
   /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
   readonly lastId: number;
   readonly closed: boolean;
-  /** Queues (before `goLive`) or writes a message. */
-  deliver(event: StoredEvent): void;
+  /** Queues (before `goLive`) or writes a message; `frame` is its wire form when already built. */
+  deliver(event: StoredEvent, frame?: string): void;
   /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
@@ -61,10 +61,10 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     if (res.writableLength > options.maxBufferedBytes) finish('slow');
   };
 
-  const writeEvent = (event: StoredEvent) => {
+  const writeEvent = (event: StoredEvent, frame?: string) => {
     if (event.id <= lastId) return;
     lastId = event.id;
-    write(formatEvent({ id: event.id, data: event.data }));
+    write(frame ?? formatStoredEvent(event));
   };
 
   const heartbeat = setInterval(() => write(formatComment()), options.heartbeatMs);
@@ -86,8 +86,8 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     get closed() {
       return closed;
     },
-    deliver(event) {
-      if (!pending) return writeEvent(event);
+    deliver(event, frame) {
+      if (!pending) return writeEvent(event, frame);
       pending.push(event);
       if (pending.length > options.maxPending) finish('slow');
     },
@@ -115,3 +115,8 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The wire form of a stored message: its id and its JSON as `data`. */
+export function formatStoredEvent(event: StoredEvent): string {
+  return formatEvent({ id: event.id, data: event.data });
+}

@@ -1,4 +1,4 @@
-import type { SseConnection } from './connection.ts';
+import { formatStoredEvent, type SseConnection } from './connection.ts';
 import { BROADCAST, type StoredEvent } from './types.ts';
 
 export type Hub = ReturnType<typeof createHub>;
@@ -26,11 +26,11 @@ export function createHub() {
       return total;
     },
     deliver(event: StoredEvent) {
-      if (event.recipient === BROADCAST) {
-        for (const set of byUser.values()) for (const connection of set) connection.deliver(event);
-        return;
-      }
-      for (const connection of byUser.get(event.recipient) ?? []) connection.deliver(event);
+      const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
+      if (targets[0] === undefined) return;
+      // Framed once, written to every stream: fan-out costs one socket write per stream.
+      const frame = formatStoredEvent(event);
+      for (const set of targets) for (const connection of set ?? []) connection.deliver(event, frame);
     },
     /** Ends the matching streams with an `auth` event so their pages go to the login form. */
     endSessions(username: string, tokenId: string | undefined, reason: string) {
