@@ -4,6 +4,8 @@
  * event stream only ends when its server hears of it, and servers hear only through the event
  * bus. Without REDIS_URL that bus lives inside each server process, out of this process's reach.
  */
+
+import { Redis } from 'ioredis';
 import type { SessionEndReason } from '../auth/service.ts';
 import type { Config } from '../config.ts';
 import { createRedisBackend, defaultRedisPrefix } from '../events/redis-backend.ts';
@@ -23,6 +25,9 @@ export async function announceSessionEnd(
   reason: SessionEndReason,
 ): Promise<string | null> {
   if (config.redisUrl === null) return NO_BUS_NOTE;
+  // The backend's clients retry forever; find out first, with one attempt, whether Redis answers.
+  const problem = await pingRedis(config.redisUrl);
+  if (problem !== null) return unreachable(problem);
   const errors: unknown[] = [];
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -49,9 +54,37 @@ export async function announceSessionEnd(
   } catch (error) {
     // A backend that connects after the timeout must still be closed, or the process never exits.
     connecting.then((late) => late.close()).catch(() => {});
-    const detail = error instanceof Error ? error.message : String(error);
-    return `Warning: could not tell running servers through Redis (${detail}); open event streams stay open until they reconnect or their token expires.`;
+    return unreachable(error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);
+  }
+}
+
+const unreachable = (detail: string) =>
+  `Warning: could not tell running servers through Redis (${detail}); open event streams stay open ` +
+  'until they reconnect or their token expires.';
+
+/** null when Redis answers PING, else why not. Never retries, so it cannot hang. */
+async function pingRedis(url: string): Promise<string | null> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: REDIS_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  let cause: unknown;
+  redis.on('error', (error) => {
+    cause ??= error;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return null;
+  } catch (error) {
+    // connect() rejects with a bare "Connection is closed"; the error event says why.
+    const reason = cause ?? error;
+    return reason instanceof Error ? reason.message : String(reason);
+  } finally {
+    redis.disconnect();
   }
 }

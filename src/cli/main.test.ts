@@ -174,6 +174,17 @@ test('with REDIS_URL, logout-all and remove also end open streams on a running s
   }
 });
 
+test('with REDIS_URL unreachable, logout-all still ends the sessions, warns, and exits promptly', async (t) => {
+  const env = testEnv(t, { REDIS_URL: 'redis://127.0.0.1:1' });
+  assert.equal((await runCli(t, ['add', 'bob', '-p', 'pw'], env)).code, 0);
+  const started = Date.now();
+  const run = await runCli(t, ['logout-all', 'bob'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /Ended every session of "bob"/);
+  assert.match(run.stderr, /Warning: could not tell running servers through Redis \(.*ECONNREFUSED/);
+  assert.ok(Date.now() - started < 5000, 'no endless reconnecting');
+});
+
 test('an unusable configuration or database exits 3 naming the problem; usage errors exit 2', async (t) => {
   const env = testEnv(t);
   const badConfig = await runCli(t, ['list'], { ...env, DEBUG: 'false', SECRET_KEY: '' });

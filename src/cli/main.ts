@@ -67,4 +67,8 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Everything is closed by now; should a client library still hold a handle (a Redis reconnect
+// timer), a one-shot command must end anyway. unref: this timer alone keeps nothing alive.
+setTimeout(() => process.exit(code), 1000).unref();
