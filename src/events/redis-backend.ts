@@ -14,6 +14,9 @@ import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
 import { APPEND_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
 import type { BusMessage, EventBackend, EventBus, EventLog, RetentionPolicy, StoredEvent } from './types.ts';
 
+/** How long start-up waits for Redis (Fastify's own plugin timeout is 10 s). */
+const CONNECT_TIMEOUT_MS = 5000;
+
 interface ScriptCommands {
   sseAppend(...args: (string | number)[]): Promise<number>;
   ssePruneByAge(...args: (string | number)[]): Promise<number>;
@@ -76,7 +79,27 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     if (!live || closing) return;
     subscriber.subscribe(keys.channel).then(() => emit({ kind: 'reset' }), options.onError);
   });
-  await subscriber.subscribe(keys.channel);
+  // Both clients retry forever once running; at start-up an unreachable Redis is a clear error.
+  let timer: NodeJS.Timeout | undefined;
+  let onError: ((error: Error) => void) | undefined;
+  try {
+    await Promise.race([
+      subscriber.subscribe(keys.channel),
+      new Promise((_, reject) => {
+        const fail = (detail: string) => reject(new Error(`REDIS_URL: cannot reach Redis (${detail})`));
+        onError = (error) => fail(error.message);
+        subscriber.once('error', onError);
+        timer = setTimeout(() => fail(`no answer within ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    subscriber.disconnect();
+    redis.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (onError) subscriber.off('error', onError);
+  }
   live = true;
 
   const latestId = async () => Number((await redis.get(keys.seq)) ?? 0);

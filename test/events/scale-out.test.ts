@@ -137,3 +137,10 @@ test('when an instance loses its bus link its streams end, and the resume misses
   }
   assert.deepEqual(received, [2, 3]);
 });
+
+test('an unreachable REDIS_URL stops start-up with an error naming it', async (t) => {
+  const { startApp } = await import('../support/app.ts');
+  const started = Date.now();
+  await assert.rejects(startApp(t, { REDIS_URL: 'redis://127.0.0.1:1' }), /REDIS_URL/);
+  assert.ok(Date.now() - started < 9000, 'before Fastify’s generic plugin timeout');
+});
