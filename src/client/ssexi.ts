@@ -59,6 +59,16 @@ declare global {
 
   const first = (source: Source) => source.els.values().next().value ?? document.body;
 
+  // Set when this page starts a cross-document navigation (Navigation API, where available).
+  // The logout link is one: its own `auth` event must not cut that navigation short (the
+  // response clears the cookie), so the login page is then only a fallback should the page stay.
+  let leaving = false;
+  (window as { navigation?: EventTarget }).navigation?.addEventListener('navigate', (e) => {
+    leaving ||= !(e as Event & { destination: { sameDocument: boolean } }).destination.sameDocument;
+  });
+  const leave = (redirect?: string) =>
+    leaving ? setTimeout(goToLogin, 3000, redirect) : goToLogin(redirect);
+
   const deliver = (source: Source, type: string, data: string) => {
     const el = first(source);
     if (type === 'message') {
@@ -72,7 +82,7 @@ declare global {
       } catch {}
       // The session is over whatever listeners decide: never reconnect with a dead credential.
       if (type === 'auth') source.end();
-      if (emit(el, type, detail)) type === 'auth' ? goToLogin(detail.redirect) : location.reload();
+      if (emit(el, type, detail)) type === 'auth' ? leave(detail.redirect) : location.reload();
     }
   };
 
@@ -147,7 +157,10 @@ declare global {
     'pagehide',
     each((s) => s.stop()),
   );
-  addEventListener('pageshow', (e) => e.persisted && each((s) => s.start())());
+  addEventListener('pageshow', (e) => {
+    leaving = false;
+    if (e.persisted) each((s) => s.start())();
+  });
   // A frozen background tab cannot relay: give the stream to another tab until it resumes.
   document.addEventListener(
     'freeze',

@@ -44,6 +44,12 @@ export interface PostRequest {
   respond(status: number, body?: string): void;
 }
 
+/** A GET under /hold/ that waits for the test, like a slow logout. */
+export interface HeldRequest {
+  path: string;
+  respond(html: string): void;
+}
+
 interface Channel {
   log: { id: number; frame: string }[];
   streams: Set<ServerResponse>;
@@ -121,6 +127,13 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     }
     if (path === '/favicon.ico') return res.writeHead(204).end();
     if (path.startsWith('/events/')) return openStream(path.slice('/events/'.length), req, res, url);
+    if (path.startsWith('/hold/')) {
+      events.emit('held', {
+        path,
+        respond: (html: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(html),
+      } satisfies HeldRequest);
+      return;
+    }
     if (req.method === 'POST') {
       postCount++;
       let body = '';
@@ -220,6 +233,8 @@ ${(options.head ?? '').replaceAll('{{nonce}}', nonce)}
     dropStreams(name: string) {
       for (const res of channel(name).streams) res.destroy();
     },
+    /** The next GET under /hold/ (it waits until `respond`). */
+    nextHeld: async (): Promise<HeldRequest> => (await once(events, 'held'))[0] as HeldRequest,
     /** How many POST requests arrived so far. */
     postCount: () => postCount,
     /** The next sx-post request (resolves when its body has arrived). */

@@ -222,3 +222,24 @@ test('cancelling sx:error stops reconnecting', { skip: skipReason }, async (t) =
   await tab.page.evaluate(() => fetch('/favicon.ico').then(() => undefined));
   assert.equal(fx.streamRequests.length, 1);
 });
+
+test('an auth event does not cut short a navigation the page already started (the logout link)', {
+  skip: skipReason,
+}, async (t) => {
+  const fx = await startFixture();
+  t.after(fx.close);
+  const tab = await openPage(
+    await newContext(browser(), t),
+    fx.page('/p', { ...LOG_PAGE, body: '<a id="out" href="/hold/logout">Log out</a>' }),
+  );
+  await tab.waitForEvent('connected');
+  const held = fx.nextHeld();
+  await tab.page.click('#out', { noWaitAfter: true });
+  const logout = await held; // the server is handling the logout…
+  fx.send('r', { reason: 'logout', redirect: '/login' }, 'auth'); // …and ends the stream first
+  // The page heard it: it closes the stream (Playwright cannot evaluate during the navigation).
+  await (await fx.nthStream(1)).closed;
+  logout.respond('<!doctype html><title>bye</title><p id="bye">Logged out</p>');
+  await tab.page.waitForSelector('#bye', { timeout: 10_000 });
+  assert.equal(new URL(tab.page.url()).pathname, '/hold/logout', 'the logout response was not aborted');
+});
