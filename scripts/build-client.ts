@@ -4,6 +4,7 @@
  * `npm install` and `npm start`; `node scripts/build-client.ts` by hand. Tests import
  * `buildClient` to bundle in memory.
  */
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type OutputFile } from 'esbuild';
 
@@ -13,7 +14,7 @@ const ROOT = new URL('../', import.meta.url);
 export const BUNDLES = { ssexi: 'src/client/ssexi.ts', 'ssexi-morph': 'src/client/morph.ts' } as const;
 
 const COMMON: BuildOptions = {
-  absWorkingDir: new URL('.', ROOT).pathname,
+  absWorkingDir: fileURLToPath(ROOT),
   bundle: true,
   format: 'iife',
   // Browsers with fetch streams, Web Locks, TextDecoderStream and FormData(form, submitter).
