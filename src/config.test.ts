@@ -147,6 +147,14 @@ test('integer variables refuse decimals and out-of-range values', () => {
   assert.equal(loadConfig({ PORT: '0' }).port, 0, 'port 0 (any free port) is allowed');
 });
 
+test('heartbeats must come well inside the 45 s after which SSEXI.js declares a stream dead', () => {
+  assert.equal(loadConfig({ SSE_HEARTBEAT_SECONDS: '30' }).sseHeartbeatSeconds, 30);
+  assert.match(
+    problemsOf({ SSE_HEARTBEAT_SECONDS: '45' })[0] ?? '',
+    /^SSE_HEARTBEAT_SECONDS must be a number between 0.05 and 30/,
+  );
+});
+
 test('INITIAL_USERS replaces the demo users; empty entries are skipped', () => {
   assert.deepEqual(loadConfig({ INITIAL_USERS: 'ann:pw1, bob:p:w:2 ,' }).initialUsers, [
     { username: 'ann', password: 'pw1' },

@@ -147,7 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? null,
     publishApiKey,
-    sseHeartbeatSeconds: num('SSE_HEARTBEAT_SECONDS', 15, { min: 0.05, max: 3600, integer: false }),
+    // SSEXI.js treats 45 s of silence as a dead connection: heartbeats must come well before that.
+    sseHeartbeatSeconds: num('SSE_HEARTBEAT_SECONDS', 15, { min: 0.05, max: 30, integer: false }),
     sseRetryMs: num('SSE_RETRY_MS', 2000, { min: 100, max: 600_000 }),
     sseReplayLimit: num('SSE_REPLAY_LIMIT', 1000, { min: 1, max: 10_000_000 }),
     sseReplayMaxAgeHours: num('SSE_REPLAY_MAX_AGE_HOURS', 24, { min: 0.001, max: 24 * 365, integer: false }),
