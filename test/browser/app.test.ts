@@ -22,7 +22,6 @@ async function logIn(context: BrowserContext, base: string): Promise<WatchedPage
   return tab;
 }
 
-
 const courses = (tab: WatchedPage) =>
   tab.page.$$eval('#course-list li', (items) => items.map((li) => li.textContent));
 
