@@ -154,7 +154,7 @@ test('with REDIS_URL, logout-all and remove also end open streams on a running s
   const prefix = `test:auth-sse-cli:${process.pid}:${Date.now()}:`;
   t.after(() => deleteRedisKeys(prefix));
   // The CLI finds the servers' bus through the same configuration, prefix included.
-  const env = testEnv(t, { REDIS_URL, REDIS_KEY_PREFIX: prefix, SSE_HEARTBEAT_SECONDS: '60' });
+  const env = testEnv(t, { REDIS_URL, REDIS_KEY_PREFIX: prefix, SSE_HEARTBEAT_SECONDS: '30' });
   const { url } = await startApp(t, env);
   for (const [command, username, password, reason] of [
     ['logout-all', 'mark', 'pass123', 'logout-all'],
