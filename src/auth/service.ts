@@ -49,8 +49,6 @@ export interface AuthService {
   pruneExpired(): Promise<number>;
   /** Registers a listener for ended sessions (used to close that session's streams). */
   onSessionEnded(listener: (event: SessionEnded) => void): void;
-  /** Tells listeners a session ended for a reason decided elsewhere (e.g. another instance). */
-  notifySessionEnded(event: SessionEnded): void;
 }
 
 export function createAuthService(db: Kysely<Database>, config: Config): AuthService {
@@ -106,6 +104,5 @@ export function createAuthService(db: Kysely<Database>, config: Config): AuthSer
     onSessionEnded(listener) {
       listeners.push(listener);
     },
-    notifySessionEnded,
   };
 }
