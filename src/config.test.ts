@@ -43,6 +43,7 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     sseMaxStreamsPerUser: 16,
     sseMaxBufferedBytes: 1024 * 1024,
     ssePruneIntervalSeconds: 60,
+    sseSessionCheckSeconds: 30,
     loginMaxFailuresPerAccount: 10,
     loginMaxFailuresPerIp: 100,
     loginWindowMinutes: 15,
@@ -75,6 +76,7 @@ test('every variable is read', () => {
     SSE_MAX_STREAMS_PER_USER: '4',
     SSE_MAX_BUFFERED_BYTES: '65536',
     SSE_PRUNE_INTERVAL_SECONDS: '30',
+    SSE_SESSION_CHECK_SECONDS: '0.2',
     LOGIN_MAX_FAILURES_PER_ACCOUNT: '5',
     LOGIN_MAX_FAILURES_PER_IP: '50',
     LOGIN_WINDOW_MINUTES: '30',
@@ -100,6 +102,7 @@ test('every variable is read', () => {
     sseMaxStreamsPerUser: 4,
     sseMaxBufferedBytes: 65536,
     ssePruneIntervalSeconds: 30,
+    sseSessionCheckSeconds: 0.2,
     loginMaxFailuresPerAccount: 5,
     loginMaxFailuresPerIp: 50,
     loginWindowMinutes: 30,
@@ -153,6 +156,15 @@ test('heartbeats must come well inside the 45 s after which SSEXI.js declares a 
     problemsOf({ SSE_HEARTBEAT_SECONDS: '45' })[0] ?? '',
     /^SSE_HEARTBEAT_SECONDS must be a number between 0.05 and 30/,
   );
+});
+
+test('SSE_SESSION_CHECK_SECONDS allows decimals from 0.05 to 3600', () => {
+  assert.equal(loadConfig({ SSE_SESSION_CHECK_SECONDS: '0.05' }).sseSessionCheckSeconds, 0.05);
+  assert.equal(loadConfig({ SSE_SESSION_CHECK_SECONDS: '3600' }).sseSessionCheckSeconds, 3600);
+  for (const raw of ['0', '0.01', '-5', '3601', 'soon']) {
+    const [problem] = problemsOf({ SSE_SESSION_CHECK_SECONDS: raw });
+    assert.match(problem ?? '', /^SSE_SESSION_CHECK_SECONDS must be a number between 0.05 and 3600/, raw);
+  }
 });
 
 test('INITIAL_USERS replaces the demo users; empty entries are skipped', () => {

@@ -31,6 +31,8 @@ export interface Config {
   sseMaxStreamsPerUser: number;
   sseMaxBufferedBytes: number;
   ssePruneIntervalSeconds: number;
+  /** How often open streams' credentials are re-checked against the database. */
+  sseSessionCheckSeconds: number;
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginWindowMinutes: number;
@@ -159,6 +161,9 @@ export function loadConfig(env: Env = process.env): Config {
       max: 86_400,
       integer: false,
     }),
+    // Bounds how long a stream outlives a credential ended out of band (CLI without Redis,
+    // another tool writing the database); each check is two batched queries per instance.
+    sseSessionCheckSeconds: num('SSE_SESSION_CHECK_SECONDS', 30, { min: 0.05, max: 3600, integer: false }),
     loginMaxFailuresPerAccount: num('LOGIN_MAX_FAILURES_PER_ACCOUNT', 10, { min: 1, max: 1_000_000 }),
     loginMaxFailuresPerIp: num('LOGIN_MAX_FAILURES_PER_IP', 100, { min: 1, max: 1_000_000 }),
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),

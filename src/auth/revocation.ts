@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks, IN_LIST_CHUNK } from '../db/in-list.ts';
 import type { Database } from '../db/schema.ts';
 
 export type RevocationStore = ReturnType<typeof createRevocationStore>;
@@ -24,6 +25,20 @@ export function createRevocationStore(db: Kysely<Database>) {
         .where('token_id', '=', tokenId)
         .executeTakeFirst();
       return row !== undefined;
+    },
+
+    /** Which of `tokenIds` are revoked: one query per `IN_LIST_CHUNK` ids. */
+    async findRevoked(tokenIds: readonly string[]): Promise<Set<string>> {
+      const revoked = new Set<string>();
+      for (const chunk of chunks(tokenIds, IN_LIST_CHUNK)) {
+        const rows = await db
+          .selectFrom('revoked_tokens')
+          .select('token_id')
+          .where('token_id', 'in', chunk)
+          .execute();
+        for (const row of rows) revoked.add(row.token_id);
+      }
+      return revoked;
     },
 
     /** Deletes rows whose tokens have expired anyway. */

@@ -4,15 +4,18 @@
  * 1. the user still exists;
  * 2. the token was not individually revoked (logout records its id until `exp`);
  * 3. it was issued after the user's `tokens_valid_after` ("log out everywhere").
- * Listeners registered with `onSessionEnded` (the event streams) hear about every ending, so a
- * stream never outlives its credential.
+ * The rule itself lives in session-rules.ts. Listeners registered with `onSessionEnded` (the event
+ * streams) hear about every ending made here; endings made elsewhere (the CLI without Redis,
+ * another tool writing the database) are found by `findEndedSessions`, which the event streams
+ * run periodically over their open sessions, so a stream never outlives its credential for long.
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
 import { createRevocationStore } from './revocation.ts';
-import { type AccessClaims, createTokenService, type IssuedToken, issuedAt, tokenId } from './tokens.ts';
+import { isSessionCurrent } from './session-rules.ts';
+import { createTokenService, type IssuedToken, issuedAt, tokenId } from './tokens.ts';
 import { createUserRepository, type User, type UserRepository } from './users.ts';
 
 export interface AuthenticatedUser {
@@ -20,9 +23,14 @@ export interface AuthenticatedUser {
   username: string;
   /** Id of the presenting token (its `jti`, or a hash for tokens without one). */
   tokenId: string;
+  /** Unix seconds at which the presenting token was issued (see `issuedAt` in tokens.ts). */
+  issuedAt: number;
   /** Unix seconds at which the presenting token expires. */
   expiresAt: number;
 }
+
+/** What re-checking a session needs to know about its token (an AuthenticatedUser has it all). */
+export type SessionRef = Pick<AuthenticatedUser, 'username' | 'tokenId' | 'issuedAt'>;
 
 export type SessionEndReason = 'logout' | 'logout-all' | 'expired' | 'removed';
 
@@ -41,6 +49,12 @@ export interface AuthService {
   login(username: string, password: string): Promise<{ user: User; issued: IssuedToken } | null>;
   /** The user a raw token stands for, or null when it is invalid, revoked or its user is gone. */
   authenticate(token: string): Promise<AuthenticatedUser | null>;
+  /**
+   * Re-checks sessions authenticated earlier (open streams) against the database as it is now,
+   * by the same rule as `authenticate`, in a bounded number of queries whatever their count.
+   * Returns the token ids of the sessions that have ended.
+   */
+  findEndedSessions(sessions: readonly SessionRef[]): Promise<Set<string>>;
   /** Ends one session: the token stops working everywhere at once. */
   logout(user: AuthenticatedUser): Promise<void>;
   /** Ends every session of a user, on every instance. */
@@ -64,9 +78,6 @@ export function createAuthService(db: Kysely<Database>, config: Config): AuthSer
     for (const listener of listeners) listener(event);
   };
 
-  const isCurrent = (claims: AccessClaims, user: User) =>
-    issuedAt(claims, tokens.lifetimeSeconds) >= user.tokens_valid_after;
-
   return {
     passwords,
     users,
@@ -87,8 +98,28 @@ export function createAuthService(db: Kysely<Database>, config: Config): AuthSer
         users.findByUsername(claims.sub),
         revocations.isRevoked(id),
       ]);
-      if (!user || revoked || !isCurrent(claims, user)) return null;
-      return { id: user.id, username: user.username, tokenId: id, expiresAt: claims.exp };
+      const facts = { user, revoked, issuedAt: issuedAt(claims, tokens.lifetimeSeconds) };
+      if (!isSessionCurrent(facts)) return null;
+      return {
+        id: facts.user.id,
+        username: facts.user.username,
+        tokenId: id,
+        issuedAt: facts.issuedAt,
+        expiresAt: claims.exp,
+      };
+    },
+    async findEndedSessions(sessions) {
+      if (sessions.length === 0) return new Set();
+      const [current, revoked] = await Promise.all([
+        users.findSessionFactsByUsernames([...new Set(sessions.map((s) => s.username))]),
+        revocations.findRevoked([...new Set(sessions.map((s) => s.tokenId))]),
+      ]);
+      const ended = new Set<string>();
+      for (const { username, tokenId: id, issuedAt: issued } of sessions) {
+        const facts = { user: current.get(username) ?? null, revoked: revoked.has(id), issuedAt: issued };
+        if (!isSessionCurrent(facts)) ended.add(id);
+      }
+      return ended;
     },
     async logout(user) {
       await revocations.revoke(user.tokenId, user.expiresAt);

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks, IN_LIST_CHUNK } from '../db/in-list.ts';
 import type { Database } from '../db/schema.ts';
 
 export interface User {
@@ -26,6 +27,26 @@ export function createUserRepository(db: Kysely<Database>) {
         .where('username', '=', username)
         .executeTakeFirst();
       return row ? { ...row, tokens_valid_after: Number(row.tokens_valid_after) } : null;
+    },
+
+    /**
+     * The token-relevant columns of every listed user that exists, by username: one query per
+     * `IN_LIST_CHUNK` names, so re-checking many open streams stays a bounded number of queries.
+     */
+    async findSessionFactsByUsernames(
+      usernames: readonly string[],
+    ): Promise<Map<string, Pick<User, 'id' | 'username' | 'tokens_valid_after'>>> {
+      const found = new Map<string, Pick<User, 'id' | 'username' | 'tokens_valid_after'>>();
+      for (const chunk of chunks(usernames, IN_LIST_CHUNK)) {
+        const rows = await db
+          .selectFrom('users')
+          .select(['id', 'username', 'tokens_valid_after'])
+          .where('username', 'in', chunk)
+          .execute();
+        for (const row of rows)
+          found.set(row.username, { ...row, tokens_valid_after: Number(row.tokens_valid_after) });
+      }
+      return found;
     },
 
     async list(): Promise<Pick<User, 'id' | 'username'>[]> {

@@ -135,7 +135,7 @@ test('remove deletes the user and their sessions; a second remove is refused', a
   assert.match(again.stderr, /No user "luke"/);
 });
 
-test('logout-all ends every token of the user at once, and says streams need REDIS_URL', async (t) => {
+test('logout-all ends every token of the user at once, and notes that REDIS_URL is not set', async (t) => {
   const env = testEnv(t);
   const { url } = await startApp(t, env);
   const tokens = [await apiToken(url), await apiToken(url)];
@@ -147,6 +147,40 @@ test('logout-all ends every token of the user at once, and says streams need RED
   assert.equal(await meStatus(url, other), 200, "another user's session is untouched");
   assert.equal(await meStatus(url, await apiToken(url)), 200, 'logging in again works');
   assert.equal((await runCli(t, ['logout-all', 'nobody'], env)).code, 1);
+});
+
+test('without REDIS_URL, logout-all and remove end open streams at the next session check', async (t) => {
+  const env = testEnv(t, { SSE_SESSION_CHECK_SECONDS: '0.2' });
+  const { app, url } = await startApp(t, env);
+  const open = (username: string, password: string) =>
+    apiToken(url, username, password).then((token) =>
+      openSse(`${url}/protected/events/${username}`, { authorization: `Bearer ${token}` }),
+    );
+  const users = { mark: 'pass123', luke: 'pass456' } as const;
+  for (const [command, ending, staying] of [
+    ['logout-all', 'mark', 'luke'],
+    ['remove', 'luke', 'mark'],
+  ] as const) {
+    const [endingStream, stayingStream] = [
+      await open(ending, users[ending]),
+      await open(staying, users[staying]),
+    ];
+    t.after(() => {
+      endingStream.close();
+      stayingStream.close();
+    });
+    const run = await runCli(t, [command, ending], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /REDIS_URL is not set[\s\S]*SSE_SESSION_CHECK_SECONDS/);
+    const event = await endingStream.next();
+    assert.equal(event.event, 'auth', `${command}: ${ending}'s stream ends`);
+    assert.deepEqual(JSON.parse(event.data), { reason: 'revoked', redirect: '/login' });
+    await endingStream.ended;
+    // The other user's stream is still live: the next thing on it is a message, not an ending.
+    await app.events.publish(staying, { js: { n: 1 } });
+    assert.equal((await stayingStream.next()).data, '{"js":{"n":1}}', `${command}: ${staying} stays`);
+    stayingStream.close();
+  }
 });
 
 test('with REDIS_URL, logout-all and remove also end open streams on a running server', async (t) => {

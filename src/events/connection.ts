@@ -5,6 +5,8 @@ import type { StoredEvent } from './types.ts';
 export interface SseConnection {
   readonly username: string;
   readonly tokenId: string;
+  /** Unix seconds at which the stream's token was issued: re-checked against `tokens_valid_after`. */
+  readonly issuedAt: number;
   /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
   readonly lastId: number;
   readonly closed: boolean;
@@ -21,6 +23,7 @@ export interface SseConnection {
 export interface ConnectionOptions {
   username: string;
   tokenId: string;
+  issuedAt: number;
   lastId: number;
   heartbeatMs: number;
   /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
@@ -80,6 +83,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
   const connection: SseConnection = {
     username: options.username,
     tokenId: options.tokenId,
+    issuedAt: options.issuedAt,
     get lastId() {
       return lastId;
     },

@@ -1,3 +1,4 @@
+import type { SessionRef } from '../auth/service.ts';
 import { formatStoredEvent, type SseConnection } from './connection.ts';
 import { BROADCAST, type StoredEvent } from './types.ts';
 
@@ -38,6 +39,20 @@ export function createHub() {
         if (tokenId === undefined || connection.tokenId === tokenId)
           connection.end('auth', { reason, redirect: '/login' });
       }
+    },
+    /** The sessions behind the open streams, one per token (several tabs may share one). */
+    sessions(): SessionRef[] {
+      const byToken = new Map<string, SessionRef>();
+      for (const set of byUser.values())
+        for (const { username, tokenId, issuedAt } of set)
+          byToken.set(tokenId, { username, tokenId, issuedAt });
+      return [...byToken.values()];
+    },
+    /** Ends every stream opened with one of `tokenIds`, with an `auth` event. */
+    endTokens(tokenIds: ReadonlySet<string>, reason: string) {
+      for (const set of [...byUser.values()])
+        for (const connection of [...set])
+          if (tokenIds.has(connection.tokenId)) connection.end('auth', { reason, redirect: '/login' });
     },
     /** Ends every stream; resolves when their last bytes are flushed. */
     async closeAll(): Promise<void> {

@@ -28,6 +28,12 @@ export interface Events {
   latestId(): Promise<number>;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
   prune(): Promise<number>;
+  /**
+   * Re-checks the credentials behind this instance's open streams now (it also runs every
+   * SSE_SESSION_CHECK_SECONDS) and ends the streams of sessions that have ended; returns how many
+   * sessions ended. Never rejects: a failed check is logged and the next one tries again.
+   */
+  checkSessions(): Promise<number>;
   readonly log: EventLog;
   readonly bus: EventBus;
   /** Open streams on this instance. */
@@ -44,7 +50,8 @@ declare module 'fastify' {
  * Real-time delivery: publish → durable log (ids, replay) → bus (every instance) → this
  * instance's open streams. With REDIS_URL both live in Redis (many instances); without, the log
  * is the app's database and the bus is in-process. Logout anywhere travels the same bus so
- * streams end everywhere.
+ * streams end everywhere; endings the bus never carries (the CLI without Redis, another tool
+ * writing the database) are caught by re-checking every open stream's credential periodically.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
@@ -83,6 +90,32 @@ export default fp(
         });
     });
 
+    // Session check: one at a time (a slow database must not pile checks up), two batched
+    // queries per run whatever the number of streams; close waits for the one running.
+    let checking: Promise<number> | null = null;
+    const checkSessions = (): Promise<number> => {
+      checking ??= (async () => {
+        const sessions = hub.sessions();
+        if (sessions.length === 0) return 0;
+        const ended = await app.auth.findEndedSessions(sessions);
+        if (ended.size > 0) {
+          app.log.info({ sessions: ended.size }, 'ending streams of sessions ended elsewhere');
+          hub.endTokens(ended, 'revoked');
+        }
+        return ended.size;
+      })()
+        .catch((err: unknown) => {
+          app.log.error({ err }, 'checking the sessions of open streams failed');
+          return 0;
+        })
+        .finally(() => {
+          checking = null;
+        });
+      return checking;
+    };
+    const sessionTimer = setInterval(checkSessions, config.sseSessionCheckSeconds * 1000);
+    sessionTimer.unref();
+
     const events: Events = {
       log,
       bus,
@@ -97,6 +130,7 @@ export default fp(
       },
       latestId: () => log.latestId(),
       prune: () => log.prune(),
+      checkSessions,
       connectionCount: (username) => (username === undefined ? hub.size : hub.countFor(username)),
     };
     app.decorate('events', events);
@@ -131,7 +165,8 @@ export default fp(
     });
     app.addHook('onClose', async () => {
       clearInterval(pruneTimer);
-      await pruning;
+      clearInterval(sessionTimer);
+      await Promise.all([pruning, checking]);
       unsubscribe();
       await backend.close();
     });

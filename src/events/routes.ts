@@ -50,6 +50,7 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
+        issuedAt: user.issuedAt,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
         expiresAtMs: user.expiresAt * 1000,
