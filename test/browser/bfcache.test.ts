@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newContext, openPage, skipReason, useBrowser } from './browser.ts';
-import { startFixture } from './fixture-server.ts';
+import { openFixturePage, skipReason, useBrowser } from './browser.ts';
 
 const browser = useBrowser({ backForwardCache: true });
 
@@ -10,12 +9,10 @@ const append = (n: number) => ({ html: { log: { content: `<li>${n}</li>`, swap: 
 test('closes the stream on pagehide; back from the bfcache it resumes from its last id', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', { bodyAttrs: 'sx-connect="/events/b"', body: '<ol id="log"></ol>' }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/b"',
+    body: '<ol id="log"></ol>',
+  });
   await tab.waitForEvent('connected');
   const seen = fx.send('b', append(1));
   await tab.waitForEvent('processed');

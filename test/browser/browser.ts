@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { after, before, type TestContext } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type PageOptions, startFixture } from './fixture-server.ts';
 
 const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -144,4 +145,15 @@ export async function openPage(context: BrowserContext, url: string): Promise<Wa
       );
     },
   };
+}
+
+/**
+ * The usual start of a fixture test: a fresh fixture server and its page `/p` (built from
+ * `options`) in a fresh context of `browser`; both are closed after the test.
+ */
+export async function openFixturePage(t: TestContext, browser: Browser, options: PageOptions) {
+  const fx = await startFixture();
+  t.after(fx.close);
+  const tab = await openPage(await newContext(browser, t), fx.page('/p', options));
+  return { fx, tab };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newContext, openPage, skipReason, useBrowser } from './browser.ts';
-import { CSRF_TOKEN, startFixture } from './fixture-server.ts';
+import { openFixturePage, skipReason, useBrowser } from './browser.ts';
+import { CSRF_TOKEN } from './fixture-server.ts';
 
 const browser = useBrowser();
 
@@ -12,9 +12,7 @@ const FORM = `<form id="f" sx-post="/add" sx-swap="none" method="post" action="/
 test('sx-post submits with fetch and the CSRF header, disables the submitter in flight, resets on success', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', { body: FORM }));
+  const { fx, tab } = await openFixturePage(t, browser(), { body: FORM });
   await tab.waitForEvent('form-initialized');
   await tab.page.fill('input[name=title]', 'Algebra & co');
   const posted = fx.nextPost();
@@ -54,9 +52,7 @@ test('sx-post submits with fetch and the CSRF header, disables the submitter in 
 });
 
 test('a failed sx-post keeps what the user typed and reports form-error', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', { body: FORM }));
+  const { fx, tab } = await openFixturePage(t, browser(), { body: FORM });
   await tab.waitForEvent('form-initialized');
   await tab.page.fill('input[name=title]', 'kept');
   const posted = fx.nextPost();
@@ -72,12 +68,10 @@ test('a failed sx-post keeps what the user typed and reports form-error', { skip
 });
 
 test('an sx-post answered 401 goes to the page’s login URL', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', { body: FORM, head: '<meta name="sx-login-url" content="/signin">' }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    body: FORM,
+    head: '<meta name="sx-login-url" content="/signin">',
+  });
   await tab.waitForEvent('form-initialized');
   await tab.page.fill('input[name=title]', 'x');
   const posted = fx.nextPost();
@@ -89,14 +83,9 @@ test('an sx-post answered 401 goes to the page’s login URL', { skip: skipReaso
 test('forms added later are processed; forms under sx-ignore are left alone', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', {
-      body: '<div sx-ignore><form id="ignored" sx-post="/nope"></form></div><div id="slot"></div>',
-    }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    body: '<div sx-ignore><form id="ignored" sx-post="/nope"></form></div><div id="slot"></div>',
+  });
   await tab.page.evaluate((form) => {
     document.getElementById('slot')?.insertAdjacentHTML('beforeend', form);
   }, FORM);

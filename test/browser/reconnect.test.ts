@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newContext, openPage, skipReason, useBrowser, type WatchedPage } from './browser.ts';
+import {
+  newContext,
+  openFixturePage,
+  openPage,
+  skipReason,
+  useBrowser,
+  type WatchedPage,
+} from './browser.ts';
 import { startFixture } from './fixture-server.ts';
 
 const browser = useBrowser();
@@ -64,9 +71,7 @@ test('going offline and back applies every missed message exactly once, in order
 test('recovers by itself when the server restarts, resuming from the last id', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', LOG_PAGE));
+  const { fx, tab } = await openFixturePage(t, browser(), LOG_PAGE);
   await tab.waitForEvent('connected');
   const first = fx.send('r', append(1));
   await tab.waitForEvent('processed');
@@ -135,9 +140,7 @@ test('an auth event sends the page to its same-origin redirect and stops the str
 test('a cancelled sx:auth keeps the page but still closes the stream for good', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', LOG_PAGE));
+  const { fx, tab } = await openFixturePage(t, browser(), LOG_PAGE);
   await tab.waitForEvent('connected');
   await tab.page.evaluate(() => document.addEventListener('sx:auth', (e) => e.preventDefault()));
   fx.send('r', { reason: 'expired', redirect: '/login' }, 'auth');
@@ -148,9 +151,7 @@ test('a cancelled sx:auth keeps the page but still closes the stream for good', 
 });
 
 test('a 401 on reconnect goes to the login page instead of retrying', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', LOG_PAGE));
+  const { fx, tab } = await openFixturePage(t, browser(), LOG_PAGE);
   await tab.waitForEvent('connected');
   fx.setStatus('r', 401);
   fx.dropStreams('r');
@@ -162,9 +163,7 @@ test('a 401 on reconnect goes to the login page instead of retrying', { skip: sk
 });
 
 test('a reload event reloads the page', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(await newContext(browser(), t), fx.page('/p', LOG_PAGE));
+  const { fx, tab } = await openFixturePage(t, browser(), LOG_PAGE);
   await tab.waitForEvent('connected');
   await tab.page.evaluate(() => {
     document.body.dataset.before = 'reload';
@@ -226,12 +225,10 @@ test('cancelling sx:error stops reconnecting', { skip: skipReason }, async (t) =
 test('an auth event does not cut short a navigation the page already started (the logout link)', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', { ...LOG_PAGE, body: '<a id="out" href="/hold/logout">Log out</a>' }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    ...LOG_PAGE,
+    body: '<a id="out" href="/hold/logout">Log out</a>',
+  });
   await tab.waitForEvent('connected');
   const held = fx.nextHeld();
   await tab.page.click('#out', { noWaitAfter: true });

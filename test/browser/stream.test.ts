@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newContext, openPage, skipReason, useBrowser } from './browser.ts';
+import { newContext, openFixturePage, openPage, skipReason, useBrowser } from './browser.ts';
 import { startFixture } from './fixture-server.ts';
 
 const browser = useBrowser();
@@ -73,12 +73,10 @@ test('js.exec runs under strict nonce CSPs without violations, and only because 
 });
 
 test('listeners can cancel a message, a js var or an exec', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', { bodyAttrs: 'sx-connect="/events/c"', body: '<div id="x">old</div>' }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/c"',
+    body: '<div id="x">old</div>',
+  });
   await tab.waitForEvent('connected');
   await tab.page.evaluate(() => {
     document.addEventListener(
@@ -109,12 +107,10 @@ test('listeners can cancel a message, a js var or an exec', { skip: skipReason }
 test('bad input is reported as parse-error / html-error and the stream carries on', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', { bodyAttrs: 'sx-connect="/events/bad"', body: '<div id="x">old</div>' }),
-  );
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/bad"',
+    body: '<div id="x">old</div>',
+  });
   await tab.waitForEvent('connected');
   fx.sendRaw('bad', 'data: {not json\n\n');
   fx.send('bad', { html: { missing: '<p>x</p>', x: { content: 'y', swap: 'sideways' } } });
@@ -134,15 +130,10 @@ test('bad input is reported as parse-error / html-error and the stream carries o
 test('elements on one endpoint share one connection, later ones join it, the last one removed closes it', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', {
-      body: `<div id="one" sx-connect="/events/shared"></div><div id="two" sx-connect="/events/shared"></div>
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    body: `<div id="one" sx-connect="/events/shared"></div><div id="two" sx-connect="/events/shared"></div>
         <div sx-ignore><div id="ignored" sx-connect="/events/ignored"></div></div><div id="x"></div>`,
-    }),
-  );
+  });
   await tab.waitForEvent('connected');
   await tab.page.evaluate(() => {
     const three = document.createElement('div');

@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newContext, openPage, skipReason, useBrowser } from './browser.ts';
-import { startFixture } from './fixture-server.ts';
+import { openFixturePage, skipReason, useBrowser } from './browser.ts';
 
 const browser = useBrowser();
 
 test('html swaps: the seed default rule and each positional mode', { skip: skipReason }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', {
-      bodyAttrs: 'sx-connect="/events/swap"',
-      body: `<div id="def" class="old" data-a="1">old</div><div id="other-root"><p>old</p></div>
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/swap"',
+    body: `<div id="def" class="old" data-a="1">old</div><div id="other-root"><p>old</p></div>
         <div id="inner" class="keep">old</div><div id="outer">old</div><ul id="list"><li>b</li></ul>
         <div id="anchor">anchor</div><div id="gone">x</div>`,
-    }),
-  );
+  });
   await tab.waitForEvent('connected');
   fx.send('swap', {
     html: {
@@ -57,18 +51,13 @@ test('html swaps: the seed default rule and each positional mode', { skip: skipR
 test('morph keeps the element, its focus and typed value; it loads lazily and keeps message order', {
   skip: skipReason,
 }, async (t) => {
-  const fx = await startFixture();
-  t.after(fx.close);
-  const tab = await openPage(
-    await newContext(browser(), t),
-    fx.page('/p', {
-      bodyAttrs: 'sx-connect="/events/morph"',
-      script: 'ssexi.min.js',
-      csp: 'nonce',
-      body: `<section id="m" class="v1"><label>Name <input id="name" name="name"></label><p>v1</p></section>
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/morph"',
+    script: 'ssexi.min.js',
+    csp: 'nonce',
+    body: `<section id="m" class="v1"><label>Name <input id="name" name="name"></label><p>v1</p></section>
         <div id="later">before</div>`,
-    }),
-  );
+  });
   await tab.waitForEvent('connected');
   await tab.page.fill('#name', 'typed');
   await tab.page.$eval('#name', (el) => {
