@@ -1,37 +1,112 @@
-/** The real app (SQLite log, in-process bus) as a bench target. */
+/**
+ * The real app as a bench target: production settings (DEBUG=false), SQLite in a temp folder
+ * unless BENCH_ENV names other URLs, PUBLISH_API_KEY set. BENCH_APP_DIR may point at another
+ * checkout (e.g. an older commit, to measure "before"); its src/app.ts is what runs.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { now, serveCommands } from './ipc.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { median, monotonicMs } from '../lib/stats.ts';
+import {
+  BENCH_PASSWORD,
+  BENCH_PUBLISH_KEY,
+  BENCH_SECRET,
+  benchMessage,
+  type Commands,
+  publishPaced,
+  serveCommands,
+} from './ipc.ts';
+
+const appDir = process.env.BENCH_APP_DIR ?? fileURLToPath(new URL('../../', import.meta.url));
+const load = (path: string) => import(pathToFileURL(join(appDir, path)).href);
+const { buildApp } = (await load('src/app.ts')) as {
+  buildApp: (config: unknown) => Promise<FastifyInstance>;
+};
+const { loadConfig } = (await load('src/config.ts')) as { loadConfig: (env: object) => unknown };
+const { createCourseRepository } = await load('src/courses/repository.ts');
 
 const dir = mkdtempSync(join(tmpdir(), 'auth-sse-bench-'));
-const config = loadConfig({
-  DEBUG: 'true',
-  LOG_LEVEL: 'silent',
-  BCRYPT_ROUNDS: '4',
-  SECRET_KEY: 'bench-secret-key-that-is-long-enough-0123456789',
-  DATABASE_URL: `sqlite:///${join(dir, 'bench.db')}`,
-  SSE_MAX_STREAMS_PER_USER: '100000',
-  SSE_HEARTBEAT_SECONDS: '3600',
-  SSE_REPLAY_LIMIT: '100000',
-});
-const app = await buildApp(config);
+const app = await buildApp(
+  loadConfig({
+    DEBUG: 'false',
+    LOG_LEVEL: 'warn',
+    // Cheap hashes for the bench's own accounts (10,000 logins at set-up); the login storm sets the cost.
+    BCRYPT_ROUNDS: '4',
+    SECRET_KEY: BENCH_SECRET,
+    PUBLISH_API_KEY: BENCH_PUBLISH_KEY,
+    DATABASE_URL: `sqlite:///${join(dir, 'bench.db')}`,
+    ...(JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>),
+  }),
+);
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
 
-serveCommands(
-  {
-    publish: async (n, padding) => {
-      await app.events.publish('mark', { js: { t: now(), n, padding } });
-    },
-    connections: () => app.events.connectionCount(),
-    close: async () => {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+/** ms from publish to this instance's bus, by message number (the hop before fan-out). */
+const busAt = new Map<number, number>();
+app.events.bus.subscribe((message) => {
+  if (message.kind !== 'event') return;
+  const n = /"n":(\d+)/.exec(message.event.data)?.[1];
+  if (n !== undefined) busAt.set(Number(n), monotonicMs());
+});
+
+const commands: Commands = {
+  async setup({ users, courses, login = true }) {
+    const hash = await app.auth.passwords.hash(BENCH_PASSWORD);
+    const names = Array.from({ length: users }, (_, i) => `bench${i}`);
+    for (const name of names) await app.auth.users.create(name, hash, Math.floor(Date.now() / 1000) - 60);
+    const tokens: string[] = new Array(login ? users : 0);
+    let next = login ? 0 : users;
+    const worker = async () => {
+      while (next < users) {
+        const i = next++;
+        const result = await app.auth.login(names[i] as string, BENCH_PASSWORD);
+        if (!result) throw new Error(`bench login failed for ${names[i]}`);
+        tokens[i] = result.issued.token;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    const first = await app.auth.users.findByUsername('bench0');
+    if (!first) throw new Error('bench0 was not created');
+    const repository = createCourseRepository(app.db);
+    for (let i = 0; i < courses; i++) await repository.add(first.id, `Course number ${i + 1}`);
+    return { tokens };
   },
-  address.port,
-);
+
+  async publish(args) {
+    const pad = 'x'.repeat(args.padBytes);
+    const acks: number[] = [];
+    const sent = new Map<number, number>();
+    busAt.clear();
+    const failed = await publishPaced(args, async (recipient, n) => {
+      const t = monotonicMs();
+      sent.set(n, t);
+      await app.events.publish(`bench${recipient}`, benchMessage(n, t, pad));
+      acks.push(monotonicMs() - t);
+    });
+    const bus = [...busAt].map(([n, at]) => at - (sent.get(n) ?? at));
+    return { ackMs: median(acks), busMs: median(bus), failed };
+  },
+
+  async broadcast({ n, padBytes }) {
+    await app.events.publish('*', benchMessage(n, monotonicMs(), 'x'.repeat(padBytes)));
+  },
+
+  memory: () => {
+    const { heapUsed, external, rss } = process.memoryUsage();
+    return { heapUsed, external, rss };
+  },
+  cpuSeconds: () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1e6;
+  },
+  connections: () => app.events.connectionCount(),
+  async exit() {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  },
+};
+
+serveCommands(commands, address.port);
