@@ -44,9 +44,14 @@ export interface RequestOriginFacts {
   hasAuthorization: boolean;
 }
 
+/** GET, HEAD and OPTIONS: methods that must not change state, so any site may send them. */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
+
 /** True when the request may proceed; false when another site initiated a state change. */
 export function isAllowedOrigin(facts: RequestOriginFacts): boolean {
-  if (SAFE_METHODS.has(facts.method.toUpperCase())) return true;
+  if (isSafeMethod(facts.method)) return true;
   if (facts.hasAuthorization) return true;
   if (facts.secFetchSite !== undefined) {
     const site = facts.secFetchSite.toLowerCase();

@@ -2,60 +2,117 @@ import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import view from '@fastify/view';
+import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import nunjucks from 'nunjucks';
 import type { Config } from '../config.ts';
 import { registerErrorHandlers } from './errors.ts';
-import { CrossOriginRequestError, isAllowedOrigin, originFacts } from './origin-check.ts';
+import { CrossOriginRequestError, isAllowedOrigin, isSafeMethod, originFacts } from './origin-check.ts';
+import {
+  type CspNonces,
+  computeSecurityHeaders,
+  createCspNonces,
+  type SecurityHeaders,
+} from './security-headers.ts';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** The headers every response carries (for answers written outside the request hooks). */
+    securityHeaders: SecurityHeaders;
+  }
   interface FastifyReply {
     /** Per-request template context merged by @fastify/view (its types omit it). */
     locals: Record<string, unknown>;
+    /** This page's CSP nonces; the first read makes them and puts them in its CSP header. */
+    readonly cspNonce: CspNonces;
   }
+}
+
+// Per-reply slots behind the lazy `cspNonce` and `locals` (declared once, so replies keep one shape).
+const kNonces = Symbol('cspNonces');
+const kLocals = Symbol('locals');
+type ReplySlots = FastifyReply & { [kNonces]: CspNonces | null; [kLocals]: Record<string, unknown> | null };
+
+/** The context every view gets without its handler passing it; the CSRF token is made on demand. */
+function viewLocals(reply: FastifyReply): Record<string, unknown> {
+  let token: string | undefined;
+  return {
+    cspNonce: reply.cspNonce.script,
+    csrfToken: () => {
+      token ??= reply.generateCsrf();
+      return token;
+    },
+    user: reply.request.user,
+  };
 }
 
 const VIEWS = fileURLToPath(new URL('./views/', import.meta.url));
 const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
 
 /**
- * Everything between the socket and the features: cookies, form bodies, security headers with a
- * per-request CSP nonce, CSRF tokens, Nunjucks views (autoescaped), static files, error pages.
+ * Everything between the socket and the features: cookies, form bodies, security headers (CSP
+ * nonces on pages), CSRF tokens, Nunjucks views (autoescaped), static files, error pages.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
     const { config } = opts;
     await app.register(cookie, { secret: config.secretKey });
     await app.register(formbody);
-    await app.register(helmet, {
-      enableCSPNonces: true,
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          objectSrc: ["'none'"],
-          upgradeInsecureRequests: config.debug ? null : [],
-        },
+    const security = computeSecurityHeaders({
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        upgradeInsecureRequests: config.debug ? null : [],
       },
-      hsts: config.debug ? false : { maxAge: 31536000, includeSubDomains: true },
-      referrerPolicy: { policy: 'same-origin' },
-      frameguard: { action: 'deny' },
-      crossOriginEmbedderPolicy: false,
+      helmet: {
+        hsts: config.debug ? false : { maxAge: 31536000, includeSubDomains: true },
+        referrerPolicy: { policy: 'same-origin' },
+        frameguard: { action: 'deny' },
+        crossOriginEmbedderPolicy: false,
+      },
     });
-    // After helmet (so even the refusal carries the security headers), before auth and body
-    // parsing: a cross-site state change is refused before anything acts on it.
-    app.addHook('onRequest', async (request) => {
-      if (!isAllowedOrigin(originFacts(request))) throw new CrossOriginRequestError();
+    app.decorate('securityHeaders', security);
+    app.decorateReply(kNonces, null);
+    app.decorateReply('cspNonce', {
+      getter(this: FastifyReply) {
+        const reply = this as ReplySlots;
+        if (reply[kNonces] === null) {
+          reply[kNonces] = createCspNonces();
+          reply.header('content-security-policy', security.cspWithNonces(reply[kNonces]));
+        }
+        return reply[kNonces];
+      },
+    });
+    // Declared before @fastify/view registers, so it adds no per-request hook of its own.
+    app.decorateReply(kLocals, null);
+    app.decorateReply('locals', {
+      getter(this: FastifyReply) {
+        const reply = this as ReplySlots;
+        reply[kLocals] ??= viewLocals(reply);
+        return reply[kLocals];
+      },
+      setter(this: FastifyReply, value: Record<string, unknown>) {
+        (this as ReplySlots)[kLocals] = value;
+      },
+    });
+    // One synchronous hook for every request, before auth and body parsing: the security headers
+    // first (so even a refusal carries them), then the cross-origin check, which refuses a
+    // cross-site state change before anything acts on it.
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.headers(security.headers);
+      if (!isSafeMethod(request.method) && !isAllowedOrigin(originFacts(request)))
+        return done(new CrossOriginRequestError());
+      done();
     });
     await app.register(csrf, {
       sessionPlugin: '@fastify/cookie',
@@ -69,20 +126,6 @@ export default fp(
       noCache: config.debug,
     });
     await app.register(view, { engine: { nunjucks }, templates: VIEWS, options: { env } });
-    // Every view gets its CSP nonce and a CSRF token without each handler passing them; the
-    // token (and its secret cookie) is only made when a template asks for it.
-    app.addHook('preHandler', async (request, reply) => {
-      let token: string | undefined;
-      reply.locals = {
-        cspNonce: reply.cspNonce?.script ?? '',
-        csrfToken: () => {
-          token ??= reply.generateCsrf();
-          return token;
-        },
-        user: request.user,
-      };
-    });
-
     await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', dotfiles: 'ignore', index: false });
     // Browsers ask for it on every site; an empty answer keeps 404 noise out of consoles and logs.
     app.get('/favicon.ico', async (_request, reply) =>
