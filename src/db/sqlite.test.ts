@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openSqlite } from './sqlite.ts';
+
+/** Rows as plain objects (node:sqlite returns null-prototype ones). */
+const plain = (rows: Iterable<unknown>) => [...rows].map((row) => ({ ...(row as object) }));
+
+function scratch(t: { after(fn: () => void): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-sse-sqlite-'));
+  const db = openSqlite(join(dir, 'test.db'));
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  db.prepare('create table t (id integer primary key, name text unique)').run([]);
+  return db;
+}
+
+test('a statement prepared again for the same SQL runs with its new parameters', (t) => {
+  const db = scratch(t);
+  const insert = 'insert into t (name) values (?)';
+  for (const name of ['a', 'b', 'c']) db.prepare(insert).run([name]);
+  const select = 'select name from t where id > ? order by id';
+  assert.deepEqual(plain(db.prepare(select).all([0])), [{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+  assert.deepEqual(plain(db.prepare(select).all([2])), [{ name: 'c' }]);
+  assert.equal(db.prepare(select).reader, true);
+  assert.equal(db.prepare(insert).reader, false);
+});
+
+test('a failed run leaves the statement usable', (t) => {
+  const db = scratch(t);
+  const insert = 'insert into t (name) values (?)';
+  db.prepare(insert).run(['a']);
+  assert.throws(() => db.prepare(insert).run(['a']), /UNIQUE/);
+  db.prepare(insert).run(['b']);
+  assert.deepEqual(plain(db.prepare('select count(*) as n from t').all([])), [{ n: 2 }]);
+});
+
+test('an open iterator is not disturbed by the same query running meanwhile', (t) => {
+  const db = scratch(t);
+  for (const name of ['a', 'b', 'c']) db.prepare('insert into t (name) values (?)').run([name]);
+  const select = 'select name from t where id >= ? order by id';
+  const iterator = db.prepare(select).iterate([1]);
+  assert.deepEqual(plain([iterator.next().value]), [{ name: 'a' }]);
+  assert.deepEqual(plain(db.prepare(select).all([3])), [{ name: 'c' }]);
+  assert.deepEqual(plain(iterator), [{ name: 'b' }, { name: 'c' }]);
+});
+
+test('more distinct queries than the cache holds still all run', (t) => {
+  const db = scratch(t);
+  db.prepare('insert into t (name) values (?)').run(['a']);
+  for (let i = 0; i < 600; i++)
+    assert.deepEqual(plain(db.prepare(`select ${i} as n, name from t`).all([])), [{ n: i, name: 'a' }]);
+});
