@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import type { DeadlineEntry, DeadlineQueue } from './deadlines.ts';
 import { formatComment, formatEvent } from './format.ts';
+import type { HeartbeatWheel, WheelEntry } from './heartbeat-wheel.ts';
 import type { StoredEvent } from './types.ts';
 
 export interface SseConnection {
@@ -11,7 +13,7 @@ export interface SseConnection {
   readonly lastId: number;
   readonly closed: boolean;
   /** Queues (before `goLive`) or writes a message; `frame` is its wire form when already built. */
-  deliver(event: StoredEvent, frame?: string): void;
+  deliver(event: StoredEvent, frame?: Buffer): void;
   /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
@@ -20,107 +22,139 @@ export interface SseConnection {
   close(): Promise<void>;
 }
 
+export type CloseReason = 'client' | 'server' | 'slow';
+
+/** What every stream of one instance shares: limits, the two timers, and who to tell on close. */
+export interface StreamContext {
+  /** Bytes the socket may hold unsent before the client counts as stuck and is dropped. */
+  maxBufferedBytes: number;
+  /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
+  maxPending: number;
+  heartbeats: HeartbeatWheel<Stream>;
+  expiries: DeadlineQueue<Stream>;
+  onClose(connection: SseConnection, reason: CloseReason): void;
+}
+
 export interface ConnectionOptions {
   username: string;
   tokenId: string;
   issuedAt: number;
   lastId: number;
-  heartbeatMs: number;
   /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
   expiresAtMs: number;
-  /** Bytes the socket may hold unsent before the client counts as stuck and is dropped. */
-  maxBufferedBytes: number;
-  /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
-  maxPending: number;
-  onClose(connection: SseConnection, reason: 'client' | 'server' | 'slow'): void;
 }
+
+const HEARTBEAT = Buffer.from(formatComment());
 
 /**
- * One open stream. Owns its timers and its socket; every path out goes through `finish`, which
- * clears the heartbeat and tells the owner exactly once. Writes never queue without bound: when
- * the socket's unsent bytes pass the cap the client is dropped (it resumes from its last id).
+ * One open stream. A class, not closures: 10,000 idle streams should cost little more than
+ * their sockets, so per-stream state is a handful of fields and the methods are shared. Every
+ * path out goes through `finish`, which leaves the heartbeat wheel and the expiry queue and
+ * tells the owner exactly once. Writes never queue without bound: when the socket's unsent bytes
+ * pass the cap the client is dropped (it resumes from its last id).
  */
-export function createSseConnection(res: ServerResponse, options: ConnectionOptions): SseConnection {
-  let lastId = options.lastId;
-  let closed = false;
-  let pending: StoredEvent[] | null = [];
+export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
+  readonly username: string;
+  readonly tokenId: string;
+  readonly issuedAt: number;
+  readonly deadlineMs: number;
+  lastId: number;
+  closed = false;
+  wheelSlot = -1;
+  deadlineIndex = -1;
+  private pending: StoredEvent[] | null = [];
+  private readonly res: ServerResponse;
+  private readonly context: StreamContext;
 
-  const finish = (reason: 'client' | 'server' | 'slow') => {
-    if (closed) return;
-    closed = true;
-    clearInterval(heartbeat);
-    clearTimeout(expiry);
-    pending = null;
+  constructor(res: ServerResponse, options: ConnectionOptions, context: StreamContext) {
+    this.res = res;
+    this.context = context;
+    this.username = options.username;
+    this.tokenId = options.tokenId;
+    this.issuedAt = options.issuedAt;
+    this.lastId = options.lastId;
+    this.deadlineMs = options.expiresAtMs;
+    res.on('close', () => this.finish('client'));
+    context.heartbeats.add(this);
+    context.expiries.add(this);
+  }
+
+  /** Called by the wheel once per heartbeat period: a comment line keeps proxies from timing out. */
+  heartbeat(): void {
+    this.write(HEARTBEAT);
+  }
+
+  /** Called by the expiry queue when the credential expires. */
+  expire(): void {
+    this.end('auth', { reason: 'expired', redirect: '/login' });
+  }
+
+  deliver(event: StoredEvent, frame?: Buffer): void {
+    if (this.pending === null) this.writeEvent(event, frame);
+    else if (this.pending.push(event) > this.context.maxPending) this.finish('slow');
+  }
+
+  goLive(replay: StoredEvent[]): void {
+    const queued = this.pending ?? [];
+    this.pending = null;
+    for (const event of replay) this.writeEvent(event);
+    for (const event of queued.sort((a, b) => a.id - b.id)) this.writeEvent(event);
+  }
+
+  end(event: string, data: object): void {
+    this.write(formatEvent({ event, data: JSON.stringify(data) }));
+    this.finish('server');
+  }
+
+  close(): Promise<void> {
+    this.finish('server');
+    const res = this.res;
+    if (res.writableFinished || res.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+  }
+
+  private writeEvent(event: StoredEvent, frame?: Buffer): void {
+    if (event.id <= this.lastId) return;
+    this.lastId = event.id;
+    this.write(frame ?? formatStoredEvent(event));
+  }
+
+  private write(chunk: string | Buffer): void {
+    if (this.closed) return;
+    this.res.write(chunk);
+    if (this.res.writableLength > this.context.maxBufferedBytes) this.finish('slow');
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = null;
+    this.context.heartbeats.remove(this);
+    this.context.expiries.remove(this);
     // A client that left or stopped reading gets nothing more: destroying frees the socket now
     // (ending it would wait on a peer that is gone or never reads).
-    if (reason !== 'server') res.destroy();
-    else if (!res.writableEnded) res.end();
-    options.onClose(connection, reason);
-  };
-
-  const write = (chunk: string) => {
-    if (closed) return;
-    res.write(chunk);
-    if (res.writableLength > options.maxBufferedBytes) finish('slow');
-  };
-
-  const writeEvent = (event: StoredEvent, frame?: string) => {
-    if (event.id <= lastId) return;
-    lastId = event.id;
-    write(frame ?? formatStoredEvent(event));
-  };
-
-  const heartbeat = setInterval(() => write(formatComment()), options.heartbeatMs);
-  let expiry: NodeJS.Timeout | undefined;
-  const armExpiry = () => {
-    const delay = options.expiresAtMs - Date.now();
-    // setTimeout cannot wait past 2^31-1 ms; long-lived tokens re-arm until their time comes.
-    if (delay > 0) expiry = setTimeout(armExpiry, Math.min(delay, MAX_TIMER_MS));
-    else connection.end('auth', { reason: 'expired', redirect: '/login' });
-  };
-  res.on('close', () => finish('client'));
-
-  const connection: SseConnection = {
-    username: options.username,
-    tokenId: options.tokenId,
-    issuedAt: options.issuedAt,
-    get lastId() {
-      return lastId;
-    },
-    get closed() {
-      return closed;
-    },
-    deliver(event, frame) {
-      if (!pending) return writeEvent(event, frame);
-      pending.push(event);
-      if (pending.length > options.maxPending) finish('slow');
-    },
-    goLive(replay) {
-      const queued = pending ?? [];
-      pending = null;
-      for (const event of replay) writeEvent(event);
-      for (const event of queued.sort((a, b) => a.id - b.id)) writeEvent(event);
-    },
-    end(event, data) {
-      write(formatEvent({ event, data: JSON.stringify(data) }));
-      finish('server');
-    },
-    close() {
-      finish('server');
-      if (res.writableFinished || res.destroyed) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        res.once('finish', resolve);
-        res.once('close', resolve);
-      });
-    },
-  };
-  armExpiry();
-  return connection;
+    if (reason !== 'server') this.res.destroy();
+    else if (!this.res.writableEnded) this.res.end();
+    this.context.onClose(this, reason);
+  }
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Opens a stream on `res` (its head already written) and registers it with the shared timers. */
+export function createSseConnection(
+  res: ServerResponse,
+  options: ConnectionOptions,
+  context: StreamContext,
+): SseConnection {
+  const stream = new Stream(res, options, context);
+  // Expired while the stream opened (a token at the very end of its life).
+  if (options.expiresAtMs <= Date.now()) stream.expire();
+  return stream;
+}
 
-/** The wire form of a stored message: its id and its JSON as `data`. */
-export function formatStoredEvent(event: StoredEvent): string {
-  return formatEvent({ id: event.id, data: event.data });
+/** The wire form of a stored message, its id and its JSON as `data`, encoded once for every stream. */
+export function formatStoredEvent(event: StoredEvent): Buffer {
+  return Buffer.from(formatEvent({ id: event.id, data: event.data }));
 }

@@ -7,31 +7,44 @@ export type Hub = ReturnType<typeof createHub>;
 /** This instance's open streams, by user. */
 export function createHub() {
   const byUser = new Map<string, Set<SseConnection>>();
+  let size = 0;
   return {
     add(connection: SseConnection) {
-      const set = byUser.get(connection.username) ?? new Set();
-      byUser.set(connection.username, set.add(connection));
+      // A stream can end while it opens (its token expired meanwhile): it never joins.
+      if (connection.closed) return;
+      const set = byUser.get(connection.username);
+      if (set === undefined) byUser.set(connection.username, new Set([connection]));
+      else if (!set.has(connection)) set.add(connection);
+      else return;
+      size++;
     },
     remove(connection: SseConnection) {
       const set = byUser.get(connection.username);
-      if (!set) return;
-      set.delete(connection);
+      if (!set?.delete(connection)) return;
+      size--;
       if (set.size === 0) byUser.delete(connection.username);
     },
     countFor(username: string): number {
       return byUser.get(username)?.size ?? 0;
     },
     get size(): number {
-      let total = 0;
-      for (const set of byUser.values()) total += set.size;
-      return total;
+      return size;
     },
+    /**
+     * Hands a message to its recipients' streams. Framed and encoded once: fan-out costs one
+     * socket write per stream and allocates nothing per stream.
+     */
     deliver(event: StoredEvent) {
-      const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
-      if (targets[0] === undefined) return;
-      // Framed once, written to every stream: fan-out costs one socket write per stream.
+      if (event.recipient === BROADCAST) {
+        if (size === 0) return;
+        const frame = formatStoredEvent(event);
+        for (const set of byUser.values()) for (const connection of set) connection.deliver(event, frame);
+        return;
+      }
+      const set = byUser.get(event.recipient);
+      if (set === undefined) return;
       const frame = formatStoredEvent(event);
-      for (const set of targets) for (const connection of set ?? []) connection.deliver(event, frame);
+      for (const connection of set) connection.deliver(event, frame);
     },
     /** Ends the matching streams with an `auth` event so their pages go to the login form. */
     endSessions(username: string, tokenId: string | undefined, reason: string) {

@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
+import type { Stream, StreamContext } from './connection.ts';
+import { createDeadlineQueue } from './deadlines.ts';
+import { createHeartbeatWheel } from './heartbeat-wheel.ts';
 import { createHub } from './hub.ts';
 import { createLocalBackend } from './local-backend.ts';
 import {
@@ -72,6 +75,19 @@ export default fp(
     const hub = createHub();
     // A message larger than half the send-buffer cap would get every stream dropped, forever.
     const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
+    // Every stream's heartbeats and expiry run off two timers in all, not two per stream.
+    const streams: StreamContext = {
+      maxBufferedBytes: config.sseMaxBufferedBytes,
+      maxPending: config.sseReplayLimit,
+      heartbeats: createHeartbeatWheel<Stream>(config.sseHeartbeatSeconds * 1000, (stream) =>
+        stream.heartbeat(),
+      ),
+      expiries: createDeadlineQueue<Stream>((stream) => stream.expire()),
+      onClose: (connection, reason) => {
+        hub.remove(connection);
+        app.log.debug({ username: connection.username, reason }, 'stream closed');
+      },
+    };
 
     const unsubscribe = bus.subscribe((message) => {
       if (message.kind === 'event') hub.deliver(message.event);
@@ -166,12 +182,14 @@ export default fp(
     app.addHook('onClose', async () => {
       clearInterval(pruneTimer);
       clearInterval(sessionTimer);
+      streams.heartbeats.close();
+      streams.expiries.close();
       await Promise.all([pruning, checking]);
       unsubscribe();
       await backend.close();
     });
 
-    await app.register(streamRoutes, { config, hub, log });
+    await app.register(streamRoutes, { config, hub, log, streams });
     if (config.publishApiKey !== null) await app.register(publishRoutes, { apiKey: config.publishApiKey });
   },
   { name: 'events', dependencies: ['db', 'auth'] },

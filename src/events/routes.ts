@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
-import { createSseConnection } from './connection.ts';
+import { createSseConnection, type StreamContext } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
 import { planResume } from './replay.ts';
@@ -28,9 +28,9 @@ export function parseLastEventId(header: unknown, query: unknown): number | null
 
 export default async function streamRoutes(
   app: FastifyInstance,
-  opts: { config: Config; hub: Hub; log: EventLog },
+  opts: { config: Config; hub: Hub; log: EventLog; streams: StreamContext },
 ) {
-  const { config, hub, log } = opts;
+  const { config, hub, log, streams } = opts;
 
   app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
     '/protected/events/:username',
@@ -47,20 +47,17 @@ export default async function streamRoutes(
       const res = reply.raw;
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
       res.write(formatEvent({ retry: config.sseRetryMs }));
-      const connection = createSseConnection(res, {
-        username: user.username,
-        tokenId: user.tokenId,
-        issuedAt: user.issuedAt,
-        lastId: requested ?? 0,
-        heartbeatMs: config.sseHeartbeatSeconds * 1000,
-        expiresAtMs: user.expiresAt * 1000,
-        maxBufferedBytes: config.sseMaxBufferedBytes,
-        maxPending: config.sseReplayLimit,
-        onClose: (closed, reason) => {
-          hub.remove(closed);
-          request.log.debug({ username: user.username, reason }, 'stream closed');
+      const connection = createSseConnection(
+        res,
+        {
+          username: user.username,
+          tokenId: user.tokenId,
+          issuedAt: user.issuedAt,
+          lastId: requested ?? 0,
+          expiresAtMs: user.expiresAt * 1000,
         },
-      });
+        streams,
+      );
       // Join the hub first, then read history: anything published meanwhile is queued and
       // de-duplicated by id, so the replay→live hand-over has no gap and no repeat.
       hub.add(connection);

@@ -25,7 +25,11 @@ function helmetPerRequest(nonces?: { script: string; style: string }): Record<st
     },
     removeHeader: () => {},
   } as unknown as ServerResponse;
-  helmet({ ...options.helmet, contentSecurityPolicy: { directives } })({} as IncomingMessage, response, () => {});
+  helmet({ ...options.helmet, contentSecurityPolicy: { directives } })(
+    {} as IncomingMessage,
+    response,
+    () => {},
+  );
   return headers;
 }
 
@@ -56,6 +60,8 @@ test('every page gets fresh 128-bit nonces, different for scripts and styles', (
 });
 
 test('an invalid policy stops start-up, as helmet would', () => {
-  assert.throws(() => computeSecurityHeaders({ ...options, directives: { ...options.directives, scriptSrc: ['self'] } }));
+  assert.throws(() =>
+    computeSecurityHeaders({ ...options, directives: { ...options.directives, scriptSrc: ['self'] } }),
+  );
   assert.throws(() => computeSecurityHeaders({ ...options, directives: { defaultSrc: null } }));
 });
