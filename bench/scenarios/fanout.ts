@@ -33,8 +33,10 @@ export async function broadcastRounds(
   const times: number[] = [];
   let deliveredPercent = 100;
   for (let n = firstN; n < firstN + count; n++) {
+    // Listen first: the readers may report before the server's reply to `broadcast` arrives.
+    const arrival = pool.waitForBroadcast(n, 30_000);
     await server.call('broadcast', { n, padBytes });
-    const result = await pool.waitForBroadcast(n, 30_000);
+    const result = await arrival;
     times.push(result.lastMs);
     deliveredPercent = Math.min(deliveredPercent, (100 * result.delivered) / pool.size);
     await sleep(20);
