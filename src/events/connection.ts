@@ -74,6 +74,7 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.issuedAt = options.issuedAt;
     this.lastId = options.lastId;
     this.deadlineMs = options.expiresAtMs;
+    releaseHeadPieces(res);
     res.on('close', () => this.finish('client'));
     context.heartbeats.add(this);
     context.expiries.add(this);
@@ -140,6 +141,17 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     else if (!this.res.writableEnded) this.res.end();
     this.context.onClose(this, reason);
   }
+}
+
+/**
+ * Node keeps the response head it sent (`res._header`) for the response's whole life, as the
+ * string it concatenated header by header: ~80 fragments (32 bytes each) for our ~16 headers.
+ * Flattening it in place (a numeric conversion does; pino's `flatstr` trick) leaves one string
+ * and frees the fragments: about 2 KB per open stream, a quarter of its cost.
+ */
+function releaseHeadPieces(res: ServerResponse): void {
+  const head = (res as unknown as { _header?: unknown })._header;
+  if (typeof head === 'string') Number(head);
 }
 
 /** Opens a stream on `res` (its head already written) and registers it with the shared timers. */
