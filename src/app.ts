@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
@@ -18,8 +19,13 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
  * → features.
  */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
+  // Log lines leave through an asynchronous writer: a request never waits on a write(2) to
+  // stdout (pino's default), and lines written while one write is in flight go out together.
+  // pino flushes what is left when the process exits.
+  const logStream = pino.destination({ dest: 1, sync: false });
   const app = Fastify({
     logger: {
+      stream: logStream,
       level: config.logLevel,
       redact: {
         paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
@@ -51,6 +57,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   });
 
+  app.addHook('onClose', (_instance, done) => logStream.flush(() => done()));
   await app.register(dbPlugin, { config });
   await app.register(webPlugin, { config });
   await app.register(authPlugin, { config });
