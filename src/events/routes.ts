@@ -41,6 +41,9 @@ export default async function streamRoutes(
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
+      // than open a stream nobody reads that holds one of the user's slots until the client leaves.
+      if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
 
       reply.hijack();
