@@ -69,7 +69,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(eventsPlugin, { config });
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
-  await app.register(coursesPlugin);
+  await app.register(coursesPlugin, { config });
   app.get('/', async (_request, reply) => reply.redirect('/login', 302));
   return app;
 }

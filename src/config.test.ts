@@ -257,6 +257,8 @@ test('the byte limits, the course cap and the request timeout are checked', () =
     loadConfig({ SSE_MAX_BUFFERED_BYTES: '65536', SSE_REPLAY_MAX_BYTES: '65536' }).sseReplayMaxBytes,
     65536,
   );
+  // Unset, it follows the send buffer: half of it, like the largest message.
+  assert.equal(loadConfig({ SSE_MAX_BUFFERED_BYTES: '65536' }).sseReplayMaxBytes, 32768);
   assert.match(
     problemsOf({ COURSES_MAX_PER_USER: '0' })[0] ?? '',
     /^COURSES_MAX_PER_USER must be an integer between 1/,

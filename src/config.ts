@@ -134,7 +134,10 @@ export function loadConfig(env: Env = process.env): Config {
   // A replay is written to the socket at once: past the send-buffer cap it would drop the client
   // every time it resumed.
   const sseMaxBufferedBytes = num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 });
-  const sseReplayMaxBytes = num('SSE_REPLAY_MAX_BYTES', 512 * 1024, { min: 1024, max: 1024 ** 3 });
+  const sseReplayMaxBytes = num('SSE_REPLAY_MAX_BYTES', Math.floor(sseMaxBufferedBytes / 2), {
+    min: 1024,
+    max: 1024 ** 3,
+  });
   if (sseReplayMaxBytes > sseMaxBufferedBytes)
     problems.push(
       `SSE_REPLAY_MAX_BYTES must not exceed SSE_MAX_BUFFERED_BYTES (${sseMaxBufferedBytes}), got "${sseReplayMaxBytes}"`,

@@ -51,7 +51,11 @@ export function createSqlThrottleStore(db: Kysely<Database>): ThrottleStore {
         .where('throttle_key', '=', key)
         .where('failures', '>', 0)
         .execute();
-      await db.deleteFrom('login_failures').where('throttle_key', '=', key).where('failures', '<=', 0).execute();
+      await db
+        .deleteFrom('login_failures')
+        .where('throttle_key', '=', key)
+        .where('failures', '<=', 0)
+        .execute();
     },
     async clear(key) {
       await db.deleteFrom('login_failures').where('throttle_key', '=', key).execute();

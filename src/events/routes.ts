@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
-import { planResume } from './replay.ts';
+import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
@@ -18,6 +18,9 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
   connection: 'keep-alive',
 };
+
+/** Messages a resume reads per query (see `readReplay`). */
+const REPLAY_BATCH_SIZE = 50;
 
 /** `Last-Event-ID` header or `?lastEventId=`; anything that is not a non-negative integer means "from now". */
 export function parseLastEventId(header: unknown, query: unknown): number | null {
@@ -69,8 +72,11 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
-        const plan = planResume(requested, window, config.sseReplayLimit);
+        const plan = await readReplay(log, [user.username, BROADCAST], requested, {
+          maxMessages: config.sseReplayLimit,
+          maxBytes: config.sseReplayMaxBytes,
+          batchSize: REPLAY_BATCH_SIZE,
+        });
         if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
         else connection.goLive(plan.events);
       } catch (err) {

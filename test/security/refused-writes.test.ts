@@ -43,7 +43,10 @@ test('throttled login attempts with ever new usernames store nothing (was one ro
   const browser = new Browser(running.url);
   for (let i = 0; i < 100; i++) {
     const name = `sprayed-${i}-${randomBytes(4).toString('hex')}`;
-    const response = i % 2 ? await apiLogin(running.url, name, 'guess') : await browser.submit('/login', { username: name, password: 'guess' });
+    const response =
+      i % 2
+        ? await apiLogin(running.url, name, 'guess')
+        : await browser.submit('/login', { username: name, password: 'guess' });
     assert.equal(response.status, 429, name);
   }
   assert.equal(await snapshot(running), before, 'the refused attempts changed the database');
@@ -53,7 +56,11 @@ test('attempts on a locked account from fresh addresses store nothing', async (t
   const running = await startApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', TRUST_PROXY: 'true' });
   const from = (ip: string) => ({ 'content-type': 'application/json', 'x-forwarded-for': ip });
   for (let i = 0; i < 3; i++)
-    await fetch(`${running.url}/api/login`, { method: 'POST', headers: from('203.0.113.1'), body: '{"username":"mark","password":"x"}' });
+    await fetch(`${running.url}/api/login`, {
+      method: 'POST',
+      headers: from('203.0.113.1'),
+      body: '{"username":"mark","password":"x"}',
+    });
   const before = await snapshot(running);
   for (let i = 0; i < 50; i++) {
     const response = await fetch(`${running.url}/api/login`, {
@@ -85,14 +92,20 @@ test('with Redis counters, throttled attempts create no keys', async (t) => {
 
 test('parallel attempts at the limit never leave more than the limit counted, and refusals are taken back', async (t) => {
   const running = await startApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '5', BCRYPT_ROUNDS: '6' });
-  const statuses = await Promise.all(Array.from({ length: 30 }, () => apiLogin(running.url, 'mark', 'wrong').then((r) => r.status)));
+  const statuses = await Promise.all(
+    Array.from({ length: 30 }, () => apiLogin(running.url, 'mark', 'wrong').then((r) => r.status)),
+  );
   assert.ok(statuses.filter((s) => s === 401).length <= 5);
   const row = await running.app.db
     .selectFrom('login_failures')
     .select('failures')
     .where('throttle_key', '=', 'account:mark')
     .executeTakeFirst();
-  assert.equal(Number(row?.failures), statuses.filter((s) => s === 401).length, 'only checked attempts count');
+  assert.equal(
+    Number(row?.failures),
+    statuses.filter((s) => s === 401).length,
+    'only checked attempts count',
+  );
 });
 
 test('no refused request changes anything durable', async (t) => {
@@ -102,7 +115,10 @@ test('no refused request changes anything durable', async (t) => {
   const luke = await new Browser(url).login('luke', 'pass456');
   const added = await luke.submit('/add_course', { course_title: 'Luke’s' }, '/protected');
   const lukesCourse = ((await added.json()) as { id: number }).id;
-  assert.equal((await mark.submit('/add_course', { course_title: 'The one allowed' }, '/protected')).status, 201);
+  assert.equal(
+    (await mark.submit('/add_course', { course_title: 'The one allowed' }, '/protected')).status,
+    201,
+  );
   const token = await apiToken(url);
   const stream = new AbortController();
   t.after(() => stream.abort());
@@ -123,20 +139,85 @@ test('no refused request changes anything durable', async (t) => {
       body: JSON.stringify(body),
     });
   const refusals: [string, () => Promise<Response>, number][] = [
-    ['login without a CSRF token', () => new Browser(url).fetch('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=mark&password=nope' }), 403],
-    ['cross-site login', () => fetch(`${url}/login`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=mark&password=nope' }), 403],
+    [
+      'login without a CSRF token',
+      () =>
+        new Browser(url).fetch('/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'username=mark&password=nope',
+        }),
+      403,
+    ],
+    [
+      'cross-site login',
+      () =>
+        fetch(`${url}/login`, {
+          method: 'POST',
+          headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'username=mark&password=nope',
+        }),
+      403,
+    ],
     ['login with an oversized password', () => apiLogin(url, 'mark', 'x'.repeat(5000)), 400],
-    ['login with a malformed body', () => fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":' }), 400],
-    ['add beyond the course cap', () => form('/add_course', { course_title: 'One too many', _csrf: csrf }), 409],
-    ['add beyond the course cap (bearer)', () => bearer('/add_course', { course_title: 'One too many' }), 409],
+    [
+      'login with a malformed body',
+      () =>
+        fetch(`${url}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"username":',
+        }),
+      400,
+    ],
+    [
+      'add beyond the course cap',
+      () => form('/add_course', { course_title: 'One too many', _csrf: csrf }),
+      409,
+    ],
+    [
+      'add beyond the course cap (bearer)',
+      () => bearer('/add_course', { course_title: 'One too many' }),
+      409,
+    ],
     ['add without a CSRF token', () => form('/add_course', { course_title: 'Forged' }), 403],
     ['add with an empty title', () => form('/add_course', { course_title: ' ', _csrf: csrf }), 400],
-    ['add anonymously', () => fetch(`${url}/add_course`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"course_title":"x"}' }), 401],
-    ['rename another user’s course', () => form(`/courses/${lukesCourse}/rename`, { course_title: 'Mine now', _csrf: csrf }), 404],
+    [
+      'add anonymously',
+      () =>
+        fetch(`${url}/add_course`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"course_title":"x"}',
+        }),
+      401,
+    ],
+    [
+      'rename another user’s course',
+      () => form(`/courses/${lukesCourse}/rename`, { course_title: 'Mine now', _csrf: csrf }),
+      404,
+    ],
     ['delete another user’s course', () => form(`/courses/${lukesCourse}/delete`, { _csrf: csrf }), 404],
-    ['rename a course that does not exist', () => bearer('/courses/999999/rename', { course_title: 'Ghost' }), 404],
-    ['body over the limit', () => form('/add_course', { course_title: 'x'.repeat(70_000), _csrf: csrf }), 413],
-    ['unsupported content type', () => mark.fetch('/add_course', { method: 'POST', headers: { 'content-type': 'text/csv', origin: url }, body: 'a,b' }), 415],
+    [
+      'rename a course that does not exist',
+      () => bearer('/courses/999999/rename', { course_title: 'Ghost' }),
+      404,
+    ],
+    [
+      'body over the limit',
+      () => form('/add_course', { course_title: 'x'.repeat(70_000), _csrf: csrf }),
+      413,
+    ],
+    [
+      'unsupported content type',
+      () =>
+        mark.fetch('/add_course', {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv', origin: url },
+          body: 'a,b',
+        }),
+      415,
+    ],
     ['logout all without a CSRF token', () => form('/logout/all', {}), 403],
     ['a second stream over the per-user limit', () => mark.fetch('/protected/events/mark'), 429],
     ['another user’s stream', () => mark.fetch('/protected/events/luke'), 403],
