@@ -8,7 +8,7 @@ export interface ListedCourse {
   title: string;
 }
 
-const unescape = (html: string) =>
+const unescapeHtml = (html: string) =>
   html
     .replaceAll('&lt;', '<')
     .replaceAll('&gt;', '>')
@@ -20,7 +20,7 @@ const unescape = (html: string) =>
 export function coursesIn(html: string): ListedCourse[] {
   return [...html.matchAll(/<li id="course-(\d+)"[^>]*>\s*<span[^>]*>([^<]*)<\/span>/g)].map((m) => ({
     id: Number(m[1]),
-    title: unescape(m[2] ?? ''),
+    title: unescapeHtml(m[2] ?? ''),
   }));
 }
 
