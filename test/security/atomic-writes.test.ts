@@ -13,8 +13,8 @@ import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningApp } from '../support/app.ts';
 import { BACKENDS, setupBackend } from '../support/backends.ts';
-import { changeIn } from '../support/courses.ts';
-import { apiToken } from '../support/http.ts';
+import { changeIn, courseAdder } from '../support/courses.ts';
+import { Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
 
 const courseRows = async (running: RunningApp) =>
@@ -27,15 +27,6 @@ const courseRows = async (running: RunningApp) =>
     ).n,
   );
 
-function adder(running: RunningApp, token: string) {
-  return (course_title: string) =>
-    fetch(`${running.url}/add_course`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ course_title }),
-    });
-}
-
 for (const backend of BACKENDS) {
   describe(`on ${backend}`, () => {
     test('an add whose message is refused stores nothing, and live updates keep working', async (t) => {
@@ -43,11 +34,9 @@ for (const backend of BACKENDS) {
       const setup = await setupBackend(t, backend, { SSE_MAX_BUFFERED_BYTES: '2048' });
       if (!setup) return;
       const running = await setup.start();
-      const token = await apiToken(running.url);
-      const add = adder(running, token);
-      const stream = await openSse(`${running.url}/protected/events/mark`, {
-        authorization: `Bearer ${token}`,
-      });
+      const browser = await new Browser(running.url).login();
+      const add = await courseAdder(browser);
+      const stream = await openSse(`${running.url}/protected/events/mark`, { cookie: browser.cookieHeader });
       t.after(() => stream.close());
 
       let stored = 0;
@@ -136,8 +125,7 @@ test('with the log in Redis, a Redis failure at publish time leaves no row behin
   });
   if (!setup) return;
   const running = await setup.start();
-  const token = await apiToken(running.url);
-  const add = adder(running, token);
+  const add = await courseAdder(await new Browser(running.url).login());
   assert.equal((await add('Before')).status, 201);
 
   await redis.stop();

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadOrCreateDevSecretKey } from '../../src/secret-key.ts';
 import { apiToken } from '../support/http.ts';
 import { isRunning, startServerProcess } from '../support/server-process.ts';
 import { DENIED, GRANTED, nowSeconds, probeAccess, signHs256 } from './attack.ts';
@@ -30,17 +29,18 @@ test('a default start signs with a generated key, keeps it across restarts, and 
   const env = { DATABASE_URL: `sqlite:///${join(dir, 'app.db')}` };
   const first = await startServerProcess(t, dir, env);
   assert.ok(isRunning(first), JSON.stringify(first));
-  const keyFile = join(dir, '.dev-secret-key');
-  const key = readFileSync(keyFile, 'utf8').trim();
-  assert.match(key, /^[\w-]{64}$/, 'a random 48-byte key');
-  assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'readable by its owner only');
-
+  // The attack: a token for any user, signed with the key published in this repository.
   const forged = signHs256('dev-secret-change-me', {
     sub: 'mark',
     iat: nowSeconds(),
     exp: nowSeconds() + 600,
   });
   assert.deepEqual(await probeAccess(first.url, forged), DENIED, 'a token signed with the published key');
+
+  const keyFile = join(dir, '.dev-secret-key');
+  const key = readFileSync(keyFile, 'utf8').trim();
+  assert.match(key, /^[\w-]{64}$/, 'a random 48-byte key');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'readable by its owner only');
   const token = await apiToken(first.url);
   assert.deepEqual(await probeAccess(first.url, token), GRANTED);
   assert.equal(await first.stop(), 0);
@@ -105,6 +105,7 @@ test('processes starting together agree on one generated key', async (t) => {
       ),
     );
   const keys = await Promise.all(Array.from({ length: 6 }, run));
+  const { loadOrCreateDevSecretKey } = await import(module);
   assert.equal(new Set(keys).size, 1, keys.join('\n'));
   assert.equal(loadOrCreateDevSecretKey(dir), keys[0]);
 });

@@ -14,6 +14,7 @@ import { BROADCAST } from '../../src/events/types.ts';
 import type { RunningApp } from '../support/app.ts';
 import { startApp } from '../support/app.ts';
 import { BACKENDS, setupBackend } from '../support/backends.ts';
+import { courseAdder } from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
 
@@ -65,13 +66,8 @@ test('the attack: many adds, then 16 streams resuming from 0 — bounded log, bo
   const running = await startApp(t, BUDGETS);
   const { url, app, config } = running;
   const token = await apiToken(url);
-  const add = (i: number) =>
-    fetch(`${url}/add_course`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ course_title: LONG_TITLE(i) }),
-    });
-  for (let i = 0; i < 150; i++) assert.equal((await add(i)).status, 201, `add ${i}`);
+  const add = await courseAdder(await new Browser(url).login());
+  for (let i = 0; i < 150; i++) assert.equal((await add(LONG_TITLE(i))).status, 201, `add ${i}`);
 
   // What one account stored: within its budget, however many adds it made.
   assert.ok(
@@ -113,13 +109,8 @@ test('a resume further behind than SSE_REPLAY_MAX_BYTES reloads; one within it r
   await browser.submit('/add_course', { course_title: 'Seen' }, '/protected');
   const seen = Number((await stream.next()).id);
   stream.close();
-  const token = await apiToken(url);
-  for (let i = 0; i < 40; i++)
-    await fetch(`${url}/add_course`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ course_title: LONG_TITLE(i) }),
-    });
+  const add = await courseAdder(browser);
+  for (let i = 0; i < 40; i++) assert.equal((await add(LONG_TITLE(i))).status, 201);
   // The 40 messages are still in the log (under its budget) but over the replay budget.
   const missed = await app.events.log.readAfter(['mark', BROADCAST], seen, 1000);
   const missedBytes = missed.events.reduce((sum, e) => sum + Buffer.byteLength(e.data), 0);
@@ -183,13 +174,8 @@ test('a course push stays one item long however long the list grows', async (t) 
   const browser = await new Browser(url).login();
   const stream = await openSse(`${url}/protected/events/mark`, { cookie: browser.cookieHeader });
   t.after(() => stream.close());
-  const token = await apiToken(url);
-  for (let i = 0; i < 100; i++)
-    await fetch(`${url}/add_course`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ course_title: LONG_TITLE(i) }),
-    });
+  const add = await courseAdder(browser);
+  for (let i = 0; i < 100; i++) assert.equal((await add(LONG_TITLE(i))).status, 201);
   const events = await stream.take(100);
   const sizes = events.map((e) => Buffer.byteLength(e.data));
   const [first = 0] = sizes;

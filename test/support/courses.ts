@@ -51,3 +51,25 @@ export function changeIn(data: string): PushedChange {
     return { kind: 'removed', id };
   throw new Error(`not a course change: ${data}`);
 }
+
+/**
+ * Adds courses the way the page does (cookie, CSRF token in `x-csrf-token`, urlencoded), one
+ * token for all of them.
+ */
+export async function courseAdder(browser: {
+  base: string;
+  csrfToken(path: string): Promise<string>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}): Promise<(title: string) => Promise<Response>> {
+  const token = await browser.csrfToken('/protected');
+  return (title) =>
+    browser.fetch('/add_course', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-csrf-token': token,
+        origin: browser.base,
+      },
+      body: new URLSearchParams({ course_title: title }),
+    });
+}
