@@ -14,9 +14,11 @@ test('HEAD on a stream answers at once and holds no stream slot', async (t) => {
   const token = await apiToken(url);
   const authorization = `Bearer ${token}`;
   for (let i = 0; i < 5; i++) {
+    // Bounded only so that a server that never finishes the answer fails here instead of hanging.
     const response = await fetch(`${url}/protected/events/mark`, {
       method: 'HEAD',
       headers: { authorization },
+      signal: AbortSignal.timeout(10_000),
     });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
