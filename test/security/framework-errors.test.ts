@@ -7,7 +7,9 @@
  * cover it.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
 import { startApp } from '../support/app.ts';
 import { Browser } from '../support/http.ts';
 import { type RawResponse, rawGet, rawRequest } from '../support/raw-http.ts';
@@ -201,6 +203,18 @@ test('a request body that is not received in time gets 408 with the security hea
   // Never before the limit; and well before the body would have been complete.
   assert.ok(response.elapsedMs >= 1000, `cut after ${response.elapsedMs} ms`);
   assert.ok(response.elapsedMs < 15_000, `cut after ${response.elapsedMs} ms`);
+});
+
+test('README and SECURITY.md state the request timeout the server applies by default', () => {
+  const doc = (name: string) => readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
+  const seconds = loadConfig({}).requestTimeoutSeconds;
+  const row = /\|\s*`REQUEST_TIMEOUT_SECONDS`\s*\|\s*`(\d+)`/.exec(doc('README.md'));
+  assert.equal(Number(row?.[1]), seconds, 'README config table');
+  assert.match(
+    doc('SECURITY.md'),
+    new RegExp(`\`REQUEST_TIMEOUT_SECONDS\`\\s+\\(${seconds} s`),
+    'SECURITY.md',
+  );
 });
 
 test('a stream is not a request body: an open stream outlives REQUEST_TIMEOUT_SECONDS', async (t) => {
