@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
@@ -50,10 +51,16 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
-        issuedAt: user.issuedAt,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
+        // the page to renew before the token runs out.
         expiresAtMs: user.expiresAt * 1000,
+        renewal: {
+          lifetimeMs: app.auth.tokenLifetimeSeconds * 1000,
+          capMs: user.session.absoluteExpiresAt * 1000,
+          url: SESSION_REFRESH_URL,
+        },
         maxBufferedBytes: config.sseMaxBufferedBytes,
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
