@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { readToken, setAuthCookie } from './cookies.ts';
 import { ensureInitialUsers } from './initial-users.ts';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { type AuthenticatedUser, type AuthService, type ClientInfo, createAuthService } from './service.ts';
 import { createRedisThrottleStore, createSqlThrottleStore } from './throttle-stores.ts';
 
@@ -17,6 +18,8 @@ declare module 'fastify' {
     auth: AuthService;
     /** Failed-login counters shared by every instance (Redis or the database). */
     loginThrottle: LoginThrottle;
+    /** Use counters over the same store, for sign-up, reset and mail limits (LOGIN_WINDOW_MINUTES). */
+    rateLimiter: RateLimiter;
     /** preHandler for HTML pages: anonymous visitors are sent to the login form. */
     requirePageUser: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
     /** preHandler for APIs and streams: anonymous callers get 401 JSON. */
@@ -62,6 +65,7 @@ export default fp(
       windowMs: config.loginWindowMinutes * 60_000,
     });
     app.decorate('loginThrottle', throttle);
+    app.decorate('rateLimiter', createRateLimiter(throttleStore, config.loginWindowMinutes * 60_000));
 
     // Revocation rows and failure windows are useless once expired; delete them on start and
     // then periodically. The timer belongs to this app instance and ends with it.

@@ -30,7 +30,11 @@ const LoginForm = Type.Intersect([
 ]);
 type LoginForm = Static<typeof LoginForm>;
 type Credentials = Static<typeof Credentials>;
-const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 2048 })) });
+const NextQuery = Type.Object({
+  next: Type.Optional(Type.String({ maxLength: 2048 })),
+  /** Set by the password-reset page's redirect: the login form says the password was changed. */
+  reset: Type.Optional(Type.String({ maxLength: 8 })),
+});
 type NextQuery = Static<typeof NextQuery>;
 
 /** Login and logout, for forms (cookie) and for API clients (bearer token). */
@@ -57,8 +61,16 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
 
   const renderLogin = (
     reply: FastifyReply,
-    params: { error?: string; username?: string; next?: string | null },
-  ) => reply.view('login.njk', { error: null, username: '', next: null, ...params });
+    params: { error?: string; username?: string; next?: string | null; notice?: string | null },
+  ) =>
+    reply.view('login.njk', {
+      error: null,
+      username: '',
+      next: null,
+      notice: null,
+      allowRegistration: opts.config.allowRegistration,
+      ...params,
+    });
 
   app.get<{ Querystring: NextQuery }>(
     '/login',
@@ -66,7 +78,9 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
     async (request, reply) => {
       const next = safeRedirectPath(request.query.next);
       if (request.user) return reply.redirect(next ?? HOME);
-      return renderLogin(reply, { next });
+      const notice =
+        request.query.reset === undefined ? null : 'Your password was changed. Log in with the new one.';
+      return renderLogin(reply, { next, notice });
     },
   );
 

@@ -67,6 +67,8 @@ export type SessionChange =
       /** Only this session ended; absent means every session of the user (but `except`). */
       tokenId?: string;
       except?: string;
+      /** With `except`: the ids of the sessions that ended (this instance only; not on the bus). */
+      ended?: readonly string[];
       reason: SessionEndReason;
     }
   | { kind: 'session-renewed'; username: string; tokenId: string; expiresAt: number }
@@ -99,12 +101,12 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
   const maxAgeSeconds = Math.max(1, Math.round(config.sessionMaxAgeDays * 86_400));
   const cache = createSessionCache(CACHE_ENTRIES);
   const seen = new Map<string, number>();
-  const listeners: ((change: SessionChange) => void)[] = [];
+  const listeners: ((change: SessionChange) => void | Promise<void>)[] = [];
 
-  /** Applies a change to this instance's cache, then tells the listeners. */
-  const changed = (change: SessionChange) => {
+  /** Applies a change to this instance's cache, then tells the listeners; resolves when they are done. */
+  const changed = (change: SessionChange): Promise<unknown> => {
     applyToCache(change);
-    for (const listener of listeners) listener(change);
+    return Promise.all(listeners.map((listener) => listener(change)));
   };
   const applyToCache = (change: SessionChange | RemoteSessionChange) => {
     if (change.kind === 'session-started' || change.kind === 'sign-in-failed') return;
@@ -139,7 +141,9 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
       ended_at: null,
     };
     await sessions.create(session);
-    changed({ kind: 'session-started', username: user.username, session });
+    // Awaited: the account page's live list and activity have the session before its owner
+    // gets the token, so its own pages never receive their own "new session" push.
+    await changed({ kind: 'session-started', username: user.username, session });
     return issued;
   };
 
@@ -201,7 +205,7 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
       const ok = await passwords.verify(password, user?.hashed_password ?? null);
       if (user && !ok) {
         const failed = { kind: 'sign-in-failed', username: user.username, userId: user.id, client } as const;
-        setImmediate(() => changed(failed));
+        setImmediate(() => void changed(failed));
       }
       return user && ok ? user : null;
     },
@@ -298,7 +302,7 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
       const now = nowSeconds();
       await users.invalidateTokens(user.username, now + 1);
       const ended = await sessions.endAll(user.id, now, except);
-      changed({ kind: 'session-ended', username: user.username, except, reason });
+      changed({ kind: 'session-ended', username: user.username, except, ended, reason });
       return ended;
     },
 
@@ -349,8 +353,11 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
       return a + b;
     },
 
-    /** Registers a listener for every change this instance makes. */
-    onChange(listener: (change: SessionChange) => void): void {
+    /**
+     * Registers a listener for every change this instance makes. A listener may return a promise;
+     * starting a session waits for it (it must not reject).
+     */
+    onChange(listener: (change: SessionChange) => void | Promise<void>): void {
       listeners.push(listener);
     },
   };

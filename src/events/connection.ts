@@ -6,6 +6,8 @@ export interface SseConnection {
   readonly username: string;
   /** The session the stream belongs to: it ends when that session ends. */
   readonly tokenId: string;
+  /** The extra recipient it also receives (`<username>#<topic>`), or null. */
+  readonly topic: string | null;
   /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
   readonly lastId: number;
   readonly closed: boolean;
@@ -24,6 +26,7 @@ export interface SseConnection {
 export interface ConnectionOptions {
   username: string;
   tokenId: string;
+  topic?: string | null;
   lastId: number;
   heartbeatMs: number;
   /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
@@ -103,6 +106,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
   const connection: SseConnection = {
     username: options.username,
     tokenId: options.tokenId,
+    topic: options.topic ?? null,
     get lastId() {
       return lastId;
     },

@@ -27,6 +27,15 @@ export function createHub() {
       return total;
     },
     deliver(event: StoredEvent) {
+      const hash = event.recipient.indexOf('#');
+      if (hash > 0) {
+        // A topic (`mark#account`): only the user's streams that asked for it.
+        const set = byUser.get(event.recipient.slice(0, hash));
+        if (!set) return;
+        const frame = formatStoredEvent(event);
+        for (const connection of set) if (connection.topic === event.recipient) connection.deliver(event, frame);
+        return;
+      }
       const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
       if (targets[0] === undefined) return;
       // Framed once, written to every stream: fan-out costs one socket write per stream.

@@ -91,7 +91,17 @@ export default fp(
     });
     app.auth.onChange((change) => {
       if (change.kind === 'session-started' || change.kind === 'sign-in-failed') return;
-      bus.publish(change).catch((err) => {
+      const message =
+        change.kind === 'session-ended'
+          ? {
+              kind: change.kind,
+              username: change.username,
+              reason: change.reason,
+              ...(change.tokenId === undefined ? {} : { tokenId: change.tokenId }),
+              ...(change.except === undefined ? {} : { except: change.except }),
+            }
+          : change;
+      bus.publish(message).catch((err) => {
         app.log.error({ err, change: change.kind }, 'could not broadcast a session change');
       });
     });

@@ -10,7 +10,14 @@ import { planResume } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
-const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+const StreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+  /**
+   * A page's own channel besides the user's: `?topic=account` also carries messages published to
+   * `<username>#account` (the account page's live lists), which other pages never receive.
+   */
+  topic: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })),
+});
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -43,6 +50,7 @@ export default async function streamRoutes(
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+      const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
       const res = reply.raw;
@@ -51,6 +59,7 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
+        topic,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
         // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
@@ -73,7 +82,8 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
+        const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
+        const window = await log.readAfter(recipients, requested, config.sseReplayLimit);
         const plan = planResume(requested, window, config.sseReplayLimit);
         if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
         else connection.goLive(plan.events);
