@@ -23,7 +23,9 @@ export function createAccountLive(app: FastifyInstance, activity: ActivityLog) {
         session: sessionView(row, null),
         csrf: null,
       });
-      await app.events.publish(accountTopic(username), { html: { [SESSION_LIST_ID]: { content, swap: 'append' } } });
+      await app.events.publish(accountTopic(username), {
+        html: { [SESSION_LIST_ID]: { content, swap: 'append' } },
+      });
     },
 
     async sessionsEnded(username: string, ids: readonly string[]): Promise<void> {

@@ -50,7 +50,11 @@ export default async function accountsPlugin(app: FastifyInstance, opts: { confi
       const client = { ip: session.ip, userAgent: session.user_agent };
       try {
         await live.sessionStarted(username, session);
-        await live.activityAdded(username, session.user_id, await activity.record(session.user_id, 'sign-in', client));
+        await live.activityAdded(
+          username,
+          session.user_id,
+          await activity.record(session.user_id, 'sign-in', client),
+        );
       } catch (err) {
         app.log.error({ err }, 'recording a sign-in failed');
       }

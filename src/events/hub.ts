@@ -33,7 +33,8 @@ export function createHub() {
         const set = byUser.get(event.recipient.slice(0, hash));
         if (!set) return;
         const frame = formatStoredEvent(event);
-        for (const connection of set) if (connection.topic === event.recipient) connection.deliver(event, frame);
+        for (const connection of set)
+          if (connection.topic === event.recipient) connection.deliver(event, frame);
         return;
       }
       const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
