@@ -173,7 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowRegistration: bool('ALLOW_REGISTRATION', debug),
     // NIST SP 800-63B: at least 8; bcrypt reads at most 72 bytes.
     passwordMinLength: num('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 64 }),
-    sessionMaxAgeDays: num('SESSION_MAX_AGE_DAYS', 30, { min: 0.0001, max: 3650, integer: false }),
+    sessionMaxAgeDays: num('SESSION_MAX_AGE_DAYS', 30, { min: 0.00001, max: 3650, integer: false }),
     smtpUrl,
     mailFrom,
     publicUrl: publicUrl ?? '',
