@@ -1,9 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Failure } from './service.ts';
 
-/** A plain form post (the browser navigates) rather than a fetch: it gets a page, not JSON. */
+/**
+ * A plain form post (the browser navigates) rather than a fetch (SSEXI.js's `sx-post`, a script):
+ * it gets a page or a redirect, not JSON. Browsers say which by `Sec-Fetch-Mode`; without it, an
+ * `Accept` that asks for HTML decides.
+ */
 export function isNavigation(request: FastifyRequest): boolean {
-  return request.headers['sec-fetch-mode'] === 'navigate';
+  if (request.headers['sx-request'] !== undefined) return false;
+  const mode = request.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  return (request.headers.accept ?? '').includes('text/html');
 }
 
 /**
