@@ -37,6 +37,54 @@ const NextQuery = Type.Object({
 });
 type NextQuery = Static<typeof NextQuery>;
 
+const ErrorBody = Type.Object({ error: Type.String() }, { examples: [{ error: 'Not authenticated' }] });
+const meSchema = {
+  description: 'The signed-in caller (bearer token or cookie).',
+  tags: ['auth'],
+  response: {
+    200: Type.Object(
+      {
+        id: Type.Integer(),
+        username: Type.String(),
+        email: Type.Union([Type.String(), Type.Null()], { description: 'Lower-cased; null when none' }),
+        email_verified: Type.Boolean(),
+        expires_at: Type.Integer({ description: 'Unix seconds: when the presented token expires' }),
+      },
+      {
+        examples: [
+          {
+            id: 1,
+            username: 'mark',
+            email: 'mark@example.com',
+            email_verified: true,
+            expires_at: 1767229200,
+          },
+        ],
+      },
+    ),
+    401: { ...ErrorBody, description: 'Not signed in' },
+  },
+};
+const refreshSchema = {
+  description:
+    'Renews the caller’s session (sliding expiry, never past SESSION_MAX_AGE_DAYS): a token for the same session ' +
+    'expiring a full ACCESS_TOKEN_EXPIRE_HOURS from now; cookie callers also get the new cookie.',
+  tags: ['auth'],
+  response: {
+    200: Type.Object(
+      {
+        access_token: Type.String(),
+        token_type: Type.Literal('bearer'),
+        expires_at: Type.Integer({ description: 'Unix seconds' }),
+      },
+      {
+        examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9.…', token_type: 'bearer', expires_at: 1767232800 }],
+      },
+    ),
+    401: { ...ErrorBody, description: 'Not signed in, or the session is over' },
+  },
+};
+
 /** Login and logout, for forms (cookie) and for API clients (bearer token). */
 export default async function authRoutes(app: FastifyInstance, opts: { config: Config }) {
   const secure = !opts.config.debug;
@@ -143,7 +191,7 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
     return reply.code(204).send();
   });
 
-  app.get('/api/me', { preHandler: app.requireApiUser }, async (request) => {
+  app.get('/api/me', { schema: meSchema, preHandler: app.requireApiUser }, async (request) => {
     const user = currentUser(request);
     return {
       id: user.id,
@@ -159,13 +207,17 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
   // session, a token a full lifetime from now (never past the session's cap). Cookie callers get
   // the new cookie; everyone gets the token. Not CSRF-token protected: it changes nothing but
   // the caller's own expiry, and the Origin check still refuses other sites.
-  app.post(SESSION_REFRESH_URL, { preHandler: app.requireApiUser }, async (request, reply) => {
-    const user = currentUser(request);
-    const cookieAuth = request.headers.authorization === undefined;
-    const renewed = (await auth.renew(user, { asked: true })) ?? null;
-    const token = renewed?.token ?? readToken(request) ?? '';
-    const exp = renewed?.claims.exp ?? user.expiresAt;
-    if (renewed && cookieAuth) setSessionCookie(reply, renewed.token, exp, user.session.persistent, secure);
-    return { access_token: token, token_type: 'bearer', expires_at: exp };
-  });
+  app.post(
+    SESSION_REFRESH_URL,
+    { schema: refreshSchema, preHandler: app.requireApiUser },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const cookieAuth = request.headers.authorization === undefined;
+      const renewed = (await auth.renew(user, { asked: true })) ?? null;
+      const token = renewed?.token ?? readToken(request) ?? '';
+      const exp = renewed?.claims.exp ?? user.expiresAt;
+      if (renewed && cookieAuth) setSessionCookie(reply, renewed.token, exp, user.session.persistent, secure);
+      return { access_token: token, token_type: 'bearer', expires_at: exp };
+    },
+  );
 }

@@ -235,3 +235,27 @@ test('renewal keeps the session and its id, moves expiry forward, and stops at t
     { ACCESS_TOKEN_EXPIRE_HOURS: '0.01', SESSION_MAX_AGE_DAYS: '0.0005' },
   );
 });
+
+test('"last seen" is written in batches, at most once a minute per session, never on the request path', async (t) => {
+  await withAuth(t, 'sqlite', async ({ auth, db, queries }) => {
+    assert.ok(await auth.users.create('ann', await auth.passwords.hash('pw'), 1000));
+    const token = await signIn(auth, 'ann');
+    const user = await auth.authenticate(token);
+    assert.ok(user);
+    // Seen two minutes ago, as far as the database knows; forgotten by the cache.
+    const old = Math.floor(Date.now() / 1000) - 120;
+    await db.updateTable('sessions').set({ last_seen_at: old }).execute();
+    auth.forgetCachedSessions();
+    await auth.authenticate(token);
+    const before = queries();
+    for (let i = 0; i < 10; i++) await auth.authenticate(token);
+    assert.equal(queries() - before, 0, 'nothing written while answering');
+    await auth.flushLastSeen();
+    const row = await db.selectFrom('sessions').select('last_seen_at').executeTakeFirst();
+    assert.ok(Number(row?.last_seen_at) >= old + 120, 'written by the flush');
+    const flushed = queries();
+    await auth.authenticate(token);
+    await auth.flushLastSeen();
+    assert.equal(queries() - flushed, 0, 'not again within the minute');
+  });
+});
