@@ -5,6 +5,7 @@ import { expectSilence, numbered, numberOf } from '../events/helpers.ts';
 import { startApp } from '../support/app.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
+import { navigatePost } from './helpers.ts';
 
 const login = (url: string, username: string, password: string, userAgent: string) =>
   fetch(`${url}/api/login`, {
@@ -103,4 +104,86 @@ test('only the newest 20 activity entries are shown; the one pushed past them le
     await fetch(`${url}/api/account/activity`, { headers: { authorization: `Bearer ${token}` } })
   ).json()) as unknown[];
   assert.equal(activity.length, 20);
+});
+
+test('every account form refuses a missing or forged CSRF token and changes nothing', async (t) => {
+  const { url, app } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const other = await apiToken(url);
+  const otherId = JSON.parse(Buffer.from(other.split('.')[1] ?? '', 'base64url').toString()).jti as string;
+  const forms: [string, Record<string, string>][] = [
+    ['/account/email', { email: 'mark@example.com' }],
+    [
+      '/account/password',
+      {
+        current_password: 'pass123',
+        new_password: 'a long new phrase',
+        new_password_confirm: 'a long new phrase',
+      },
+    ],
+    [`/account/sessions/${otherId}/revoke`, {}],
+    ['/account/sessions/revoke-others', {}],
+    ['/account/delete', { password: 'pass123' }],
+    ['/verify-email', { token: 'x' }],
+    ['/forgot-password', { email: 'mark@example.com' }],
+    [
+      '/reset-password',
+      { token: 'x', new_password: 'a long new phrase', new_password_confirm: 'a long new phrase' },
+    ],
+  ];
+  for (const [path, fields] of forms)
+    for (const token of [undefined, 'forged-token']) {
+      const response = await browser.fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url },
+        body: new URLSearchParams(token ? { ...fields, _csrf: token } : fields),
+      });
+      assert.equal(response.status, 403, `${path} ${token ?? 'without a token'}`);
+    }
+  const mark = await app.auth.users.findByUsername('mark');
+  assert.equal(mark?.email, null);
+  assert.ok(await app.auth.passwords.verify('pass123', mark?.hashed_password ?? null));
+  const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${other}` } });
+  assert.equal(me.status, 200);
+});
+
+test('the email form: a bad address re-renders the page (400); a good one sends the link and says so', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const bad = await navigatePost(browser, '/account/email', { email: 'not an address' }, '/account');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /id="email-error">This is not an email address/);
+  assert.match(bad.body, /value="not an address"/, 'what was typed is kept');
+  const good = await navigatePost(browser, '/account/email', { email: 'Mark@Example.com' }, '/account');
+  assert.equal(good.status, 303);
+  assert.equal(good.location, '/account?notice=email-sent');
+  const page = await (await browser.fetch('/account?notice=email-sent')).text();
+  assert.match(page, /We sent a confirmation link/);
+  assert.match(page, /id="account-email">mark@example.com <span class="badge warn">not verified/);
+  // Revoking a session that is not one's own, by the form, is a 404 too.
+  const foreign = await apiToken(url, 'luke', 'pass456');
+  const id = JSON.parse(Buffer.from(foreign.split('.')[1] ?? '', 'base64url').toString()).jti as string;
+  const refused = await navigatePost(browser, `/account/sessions/${id}/revoke`, {}, '/account');
+  assert.equal(refused.status, 404);
+});
+
+test('link pages without a token, or with a bad one, say the link is invalid', async (t) => {
+  const { url } = await startApp(t);
+  const verify = await fetch(`${url}/verify-email`);
+  assert.equal(verify.status, 200);
+  assert.match(await verify.text(), /id="verify-error">This link is invalid, used or expired/);
+  for (const path of ['/reset-password', '/reset-password?token=made-up']) {
+    const reset = await fetch(`${url}${path}`);
+    assert.equal(reset.status, 400, path);
+    assert.match(await reset.text(), /id="reset-error">This link is invalid, used or expired/);
+  }
+  const browser = new Browser(url);
+  const used = await navigatePost(
+    browser,
+    '/verify-email',
+    { token: 'made-up' },
+    '/verify-email?token=made-up',
+  );
+  assert.equal(used.status, 400);
+  assert.match(used.body, /invalid, used or expired/);
 });
