@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import accountsPlugin from './accounts/plugin.ts';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
@@ -70,6 +71,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(coursesPlugin, { config });
+  await app.register(accountsPlugin, { config });
   app.get('/', async (_request, reply) => reply.redirect('/login', 302));
   return app;
 }

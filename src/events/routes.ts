@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
@@ -9,7 +10,14 @@ import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
-const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+const StreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+  /**
+   * A page's own channel besides the user's: `?topic=account` also carries messages published to
+   * `<username>#account` (the account page's live lists), which other pages never receive.
+   */
+  topic: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })),
+});
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -48,6 +56,7 @@ export default async function streamRoutes(
       // than open a stream nobody reads that holds one of the user's slots until the client leaves.
       if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+      const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
       const res = reply.raw;
@@ -56,10 +65,17 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
-        issuedAt: user.issuedAt,
+        topic,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
+        // the page to renew before the token runs out.
         expiresAtMs: user.expiresAt * 1000,
+        renewal: {
+          lifetimeMs: app.auth.tokenLifetimeSeconds * 1000,
+          capMs: user.session.absoluteExpiresAt * 1000,
+          url: SESSION_REFRESH_URL,
+        },
         maxBufferedBytes: config.sseMaxBufferedBytes,
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
@@ -72,7 +88,8 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const plan = await readReplay(log, [user.username, BROADCAST], requested, {
+        const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
+        const plan = await readReplay(log, recipients, requested, {
           maxMessages: config.sseReplayLimit,
           maxBytes: config.sseReplayMaxBytes,
           batchSize: REPLAY_BATCH_SIZE,
