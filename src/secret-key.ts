@@ -120,8 +120,9 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\]|::ffff:127(\.\d{1,3}
 export function startupWarnings(config: { debug: boolean; host: string }): string[] {
   if (!config.debug || LOOPBACK.test(config.host)) return [];
   return [
-    `DEBUG is on and the server listens on ${config.host}, beyond this machine: DEBUG creates the ` +
-      'demo users (mark/pass123, luke/pass456) and sends cookies without Secure. ' +
+    `DEBUG is on and the server listens on ${config.host}, beyond this machine. DEBUG is for ` +
+      'development: it creates the demo users mark/pass123 and luke/pass456 (unless INITIAL_USERS ' +
+      'says otherwise) and sends cookies without Secure and pages without HSTS. ' +
       'Set DEBUG=false for anything reachable from a network.',
   ];
 }

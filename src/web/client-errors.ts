@@ -26,7 +26,8 @@ export function createClientErrorHandler(securityHeaders: Record<string, string>
     // A response already under way must not be followed by a second status line.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     const status = STATUS_BY_CODE[error.code ?? ''] ?? 400;
-    this.log.info({ code: error.code, status }, 'client error');
+    // Debug only: anyone can send these at volume, and they are no fault of the server.
+    this.log.debug({ code: error.code, status }, 'client error');
     if (socket.writable && !inFlight?.headersSent) {
       const reason = STATUS_CODES[status] ?? 'Error';
       const body = JSON.stringify({ error: reason });

@@ -43,8 +43,7 @@ const UNROUTABLE_URL = '/.unroutable';
  * percent-encoding, overlong UTF-8) or that is not a path at all (`*`) would be refused by
  * Fastify itself, outside the request lifecycle — no hooks, so no security headers, and the URL
  * quoted back. Rewritten to a path no route matches, it reaches the not-found handler like any
- * other request, which answers 400 for it. (A raw `*` or `%zz` costs one failed decode; other
- * URLs one successful decode of their path.)
+ * other request, which answers 400 for it. (URLs without a `%` cost one scan; others one decode.)
  */
 export function routableUrl(url: string): string {
   return isRoutableUrl(url) ? url : UNROUTABLE_URL;
@@ -54,6 +53,8 @@ function isRoutableUrl(url: string): boolean {
   // Absolute-form targets (`GET http://host/path`) are routed by their path.
   const path = /^https?:\/\//i.test(url) ? url.slice(url.indexOf('/', url.indexOf('//') + 2)) : url;
   if (!path.startsWith('/')) return false;
+  // Only a percent-encoding can fail to decode (the raw URL holds no lone surrogates).
+  if (!path.includes('%')) return true;
   const end = path.indexOf('?');
   try {
     decodeURIComponent(end === -1 ? path : path.slice(0, end));
