@@ -155,6 +155,10 @@ test('no response header carries request input unencoded', async (t) => {
   const requests: [string, RequestInit][] = [
     [`/login?next=/${encodeURIComponent(marker)}`, {}],
     [`/protected?x=${encodeURIComponent(marker)}`, {}],
+    [`/account?x=${encodeURIComponent(marker)}`, {}],
+    [`/register?next=/${encodeURIComponent(marker)}`, {}],
+    [`/verify-email?token=${encodeURIComponent(marker)}`, {}],
+    [`/reset-password?token=${encodeURIComponent(marker)}`, {}],
     [`/no-such-page/${encodeURIComponent(marker)}`, { headers: { accept: 'text/html' } }],
     [`/protected/events/${encodeURIComponent(marker)}`, {}],
     [

@@ -114,6 +114,32 @@ test('parallel attempts at the limit never leave more than the limit counted, an
   );
 });
 
+test('throttled sign-ups and password-reset requests store nothing either', async (t) => {
+  const running = await startApp(t, {
+    ALLOW_REGISTRATION: 'true',
+    REGISTRATION_MAX_PER_IP: '2',
+    PASSWORD_RESET_MAX_PER_IP: '2',
+  });
+  const post = (path: string, body: unknown) =>
+    fetch(`${running.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const password = 'a long enough passphrase 7491';
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await post('/api/register', { username: `first-${i}`, password })).status, 201);
+    assert.equal((await post('/api/password-reset', { email: `first-${i}@example.com` })).status, 202);
+  }
+  const before = await snapshot(running);
+  for (let i = 0; i < 30; i++) {
+    const name = `refused-${i}-${randomBytes(3).toString('hex')}`;
+    assert.equal((await post('/api/register', { username: name, password })).status, 429, name);
+    assert.equal((await post('/api/password-reset', { email: `${name}@example.com` })).status, 429, name);
+  }
+  assert.equal(await snapshot(running), before);
+});
+
 test('no refused request changes anything durable', async (t) => {
   const running = await startApp(t, { COURSES_MAX_PER_USER: '1', SSE_MAX_STREAMS_PER_USER: '1' });
   const { url } = running;
