@@ -44,6 +44,27 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
 
+/**
+ * A session for one bench account, through the app's own sign-in (a session record where the app
+ * keeps them). Older checkouts (BENCH_APP_DIR) had a single `login`.
+ */
+async function signIn(username: string): Promise<string> {
+  const auth = app.auth as unknown as {
+    login?(u: string, p: string): Promise<{ issued: { token: string } } | null>;
+    verifyCredentials?(u: string, p: string, client: object): Promise<object | null>;
+    startSession?(user: object, client: object, persistent: boolean): Promise<{ token: string }>;
+  };
+  const client = { ip: '127.0.0.1', userAgent: 'auth-sse bench' };
+  if (auth.login) {
+    const result = await auth.login(username, BENCH_PASSWORD);
+    if (result) return result.issued.token;
+  } else if (auth.verifyCredentials && auth.startSession) {
+    const user = await auth.verifyCredentials(username, BENCH_PASSWORD, client);
+    if (user) return (await auth.startSession(user, client, false)).token;
+  }
+  throw new Error(`bench sign-in failed for ${username}`);
+}
+
 /** ms from publish to this instance's bus, by message number (the hop before fan-out). */
 const busAt = new Map<number, number>();
 app.events.bus.subscribe((message) => {
@@ -62,9 +83,7 @@ const commands: Commands = {
     const worker = async () => {
       while (next < users) {
         const i = next++;
-        const result = await app.auth.login(names[i] as string, BENCH_PASSWORD);
-        if (!result) throw new Error(`bench login failed for ${names[i]}`);
-        tokens[i] = result.issued.token;
+        tokens[i] = await signIn(names[i] as string);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

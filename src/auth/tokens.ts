@@ -26,8 +26,12 @@ export interface IssuedToken {
 }
 
 export interface TokenService {
-  /** Signs a token for `username` valid for the configured lifetime. */
-  sign(username: string, nowSeconds?: number): IssuedToken;
+  /**
+   * Signs a token for `username`, issued at `nowSeconds`, valid for the configured lifetime unless
+   * `options.exp` says otherwise; `options.jti` names the session it belongs to (a random one by
+   * default).
+   */
+  sign(username: string, nowSeconds?: number, options?: { jti?: string; exp?: number }): IssuedToken;
   /** The claims of a valid token, or null for anything forged, expired, malformed or incomplete. */
   verify(token: string): AccessClaims | null;
   /** Lifetime of new tokens, in seconds. */
@@ -49,8 +53,13 @@ export function createTokenService(options: { secret: string; lifetimeHours: num
   });
   return {
     lifetimeSeconds,
-    sign(username, nowSeconds = Math.floor(Date.now() / 1000)) {
-      const claims = { sub: username, iat: nowSeconds, exp: nowSeconds + lifetimeSeconds, jti: randomUUID() };
+    sign(username, nowSeconds = Math.floor(Date.now() / 1000), options = {}) {
+      const claims = {
+        sub: username,
+        iat: nowSeconds,
+        exp: options.exp ?? nowSeconds + lifetimeSeconds,
+        jti: options.jti ?? randomUUID(),
+      };
       return { token: signer(claims), claims };
     },
     verify(token) {
@@ -81,10 +90,21 @@ function isAccessClaims(value: unknown): value is AccessClaims {
 
 /**
  * A stable id for revoking a token: its `jti`, or for tokens without one (the Python template's)
- * a hash of the token itself.
+ * a hash of the token in its one canonical spelling. The verifier ignores the unused low bits of
+ * the signature's last base64url character, so four strings carry the same signature bytes and
+ * verify alike; hashing the string as presented let a revoked token back in under another
+ * spelling. So the signature is decoded and re-encoded first: the id depends on the signature's
+ * bytes, never on how they were written. (The header and payload need no such step: they are the
+ * signed text, so any other spelling of them fails verification.) A token that arrives already
+ * canonical — every token a JWT library mints — keeps the id the previous version stored for it,
+ * so revocations recorded before this change still hold.
  */
 export function tokenId(token: string, claims: AccessClaims): string {
-  return claims.jti ?? `sha256:${createHash('sha256').update(token).digest('base64url')}`;
+  if (claims.jti !== undefined) return claims.jti;
+  const dot = token.lastIndexOf('.');
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url').toString('base64url');
+  const canonical = `${token.slice(0, dot)}.${signature}`;
+  return `sha256:${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
 /**

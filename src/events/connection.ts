@@ -6,9 +6,10 @@ import type { StoredEvent } from './types.ts';
 
 export interface SseConnection {
   readonly username: string;
+  /** The session the stream belongs to: it ends when that session ends. */
   readonly tokenId: string;
-  /** Unix seconds at which the stream's token was issued: re-checked against `tokens_valid_after`. */
-  readonly issuedAt: number;
+  /** The extra recipient it also receives (`<username>#<topic>`), or null. */
+  readonly topic: string | null;
   /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
   readonly lastId: number;
   readonly closed: boolean;
@@ -18,6 +19,8 @@ export interface SseConnection {
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
   end(event: string, data: object): void;
+  /** The session was renewed: the stream now lives until `expiresAtMs` (never shorter). */
+  extend(expiresAtMs: number): void;
   /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
   close(): Promise<void>;
 }
@@ -31,38 +34,50 @@ export interface StreamContext {
   /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
   maxPending: number;
   heartbeats: HeartbeatWheel<Stream>;
-  expiries: DeadlineQueue<Stream>;
+  /** Each stream's next deadline: its renewal prompt, then its expiry. */
+  deadlines: DeadlineQueue<Stream>;
   onClose(connection: SseConnection, reason: CloseReason): void;
 }
 
 export interface ConnectionOptions {
   username: string;
   tokenId: string;
-  issuedAt: number;
+  topic?: string | null;
   lastId: number;
   /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
   expiresAtMs: number;
+  /**
+   * How the session renews (src/auth/session-rules.ts): half a token lifetime before expiry, the
+   * stream sends `event: renew` with the URL that renews it (SSEXI.js posts to it), unless the
+   * session is at its cap. Absent: no prompts.
+   */
+  renewal?: { lifetimeMs: number; capMs: number; url: string };
 }
 
 const HEARTBEAT = Buffer.from(formatComment());
 
 /**
  * One open stream. A class, not closures: 10,000 idle streams should cost little more than
- * their sockets, so per-stream state is a handful of fields and the methods are shared. Every
- * path out goes through `finish`, which leaves the heartbeat wheel and the expiry queue and
- * tells the owner exactly once. Writes never queue without bound: when the socket's unsent bytes
- * pass the cap the client is dropped (it resumes from its last id).
+ * their sockets, so per-stream state is a handful of fields and the methods are shared, and its
+ * heartbeats and deadlines run off the instance's one wheel and one queue. Every path out goes
+ * through `finish`, which leaves both and tells the owner exactly once. Writes never queue
+ * without bound: when the socket's unsent bytes pass the cap the client is dropped (it resumes
+ * from its last id).
  */
 export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
   readonly username: string;
   readonly tokenId: string;
-  readonly issuedAt: number;
-  readonly deadlineMs: number;
+  readonly topic: string | null;
   lastId: number;
   closed = false;
   wheelSlot = -1;
+  deadlineMs = 0;
   deadlineIndex = -1;
+  private expiresAtMs: number;
+  /** The expiry the last `renew` prompt was sent for: one prompt per token. */
+  private promptedFor = 0;
   private pending: StoredEvent[] | null = [];
+  private readonly renewal: ConnectionOptions['renewal'] | null;
   private readonly res: ServerResponse;
   private readonly context: StreamContext;
 
@@ -71,13 +86,13 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.context = context;
     this.username = options.username;
     this.tokenId = options.tokenId;
-    this.issuedAt = options.issuedAt;
+    this.topic = options.topic ?? null;
     this.lastId = options.lastId;
-    this.deadlineMs = options.expiresAtMs;
+    this.expiresAtMs = options.expiresAtMs;
+    this.renewal = options.renewal ?? null;
     releaseHeadPieces(res);
     res.on('close', () => this.finish('client'));
     context.heartbeats.add(this);
-    context.expiries.add(this);
   }
 
   /** Called by the wheel once per heartbeat period: a comment line keeps proxies from timing out. */
@@ -85,9 +100,31 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.write(HEARTBEAT);
   }
 
-  /** Called by the expiry queue when the credential expires. */
-  expire(): void {
-    this.end('auth', { reason: 'expired', redirect: '/login' });
+  /**
+   * Sends the renewal prompt once its time has come, then waits for the next deadline (the
+   * prompt, or expiry) — or ends the stream when its credential has expired. The deadline queue
+   * calls it when the stream's deadline is due.
+   */
+  schedule(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const renewal = this.renewal;
+    const promptAt =
+      renewal && this.promptedFor !== this.expiresAtMs && this.expiresAtMs < renewal.capMs
+        ? this.expiresAtMs - Math.floor(renewal.lifetimeMs / 2)
+        : Number.POSITIVE_INFINITY;
+    if (renewal && promptAt <= now) {
+      this.promptedFor = this.expiresAtMs;
+      this.write(formatEvent({ event: 'renew', data: JSON.stringify({ url: renewal.url }) }));
+    }
+    const next = promptAt > now ? Math.min(this.expiresAtMs, promptAt) : this.expiresAtMs;
+    if (next <= now) {
+      this.end('auth', { reason: 'expired', redirect: '/login' });
+      return;
+    }
+    this.context.deadlines.remove(this);
+    this.deadlineMs = next;
+    this.context.deadlines.add(this);
   }
 
   deliver(event: StoredEvent, frame?: Buffer): void {
@@ -105,6 +142,12 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
   end(event: string, data: object): void {
     this.write(formatEvent({ event, data: JSON.stringify(data) }));
     this.finish('server');
+  }
+
+  extend(expiresAtMs: number): void {
+    if (this.closed || expiresAtMs <= this.expiresAtMs) return;
+    this.expiresAtMs = expiresAtMs;
+    this.schedule();
   }
 
   close(): Promise<void> {
@@ -134,7 +177,7 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.closed = true;
     this.pending = null;
     this.context.heartbeats.remove(this);
-    this.context.expiries.remove(this);
+    this.context.deadlines.remove(this);
     // A client that left or stopped reading gets nothing more: destroying frees the socket now
     // (ending it would wait on a peer that is gone or never reads).
     if (reason !== 'server') this.res.destroy();
@@ -147,22 +190,24 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
  * Node keeps the response head it sent (`res._header`) for the response's whole life, as the
  * string it concatenated header by header: ~80 fragments (32 bytes each) for our ~16 headers.
  * Flattening it in place (a numeric conversion does; pino's `flatstr` trick) leaves one string
- * and frees the fragments: about 2 KB per open stream, a quarter of its cost.
+ * and frees the fragments: about 1.4 KB per open stream.
  */
 function releaseHeadPieces(res: ServerResponse): void {
   const head = (res as unknown as { _header?: unknown })._header;
   if (typeof head === 'string') Number(head);
 }
 
-/** Opens a stream on `res` (its head already written) and registers it with the shared timers. */
+/**
+ * Opens a stream on `res` (its head already written) and schedules its first deadline; a
+ * credential already at its end (or a renewal already due) is dealt with at once.
+ */
 export function createSseConnection(
   res: ServerResponse,
   options: ConnectionOptions,
   context: StreamContext,
 ): SseConnection {
   const stream = new Stream(res, options, context);
-  // Expired while the stream opened (a token at the very end of its life).
-  if (options.expiresAtMs <= Date.now()) stream.expire();
+  stream.schedule();
   return stream;
 }
 

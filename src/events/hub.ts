@@ -41,24 +41,37 @@ export function createHub() {
         for (const set of byUser.values()) for (const connection of set) connection.deliver(event, frame);
         return;
       }
-      const set = byUser.get(event.recipient);
+      const hash = event.recipient.indexOf('#');
+      // A topic (`mark#account`) goes only to the user's streams that asked for it.
+      const set = byUser.get(hash > 0 ? event.recipient.slice(0, hash) : event.recipient);
       if (set === undefined) return;
       const frame = formatStoredEvent(event);
-      for (const connection of set) connection.deliver(event, frame);
+      if (hash > 0) {
+        for (const connection of set)
+          if (connection.topic === event.recipient) connection.deliver(event, frame);
+      } else for (const connection of set) connection.deliver(event, frame);
     },
-    /** Ends the matching streams with an `auth` event so their pages go to the login form. */
-    endSessions(username: string, tokenId: string | undefined, reason: string) {
+    /**
+     * Ends the matching streams with an `auth` event so their pages go to the login form: one
+     * session's (`tokenId`), or all of the user's but `except`'s.
+     */
+    endSessions(username: string, tokenId: string | undefined, reason: string, except?: string) {
       for (const connection of [...(byUser.get(username) ?? [])]) {
-        if (tokenId === undefined || connection.tokenId === tokenId)
-          connection.end('auth', { reason, redirect: '/login' });
+        const matches =
+          tokenId === undefined ? connection.tokenId !== except : connection.tokenId === tokenId;
+        if (matches) connection.end('auth', { reason, redirect: '/login' });
       }
+    },
+    /** A session was renewed: its streams live on until the new expiry. */
+    renewSession(username: string, tokenId: string, expiresAtMs: number) {
+      for (const connection of byUser.get(username) ?? [])
+        if (connection.tokenId === tokenId) connection.extend(expiresAtMs);
     },
     /** The sessions behind the open streams, one per token (several tabs may share one). */
     sessions(): SessionRef[] {
       const byToken = new Map<string, SessionRef>();
       for (const set of byUser.values())
-        for (const { username, tokenId, issuedAt } of set)
-          byToken.set(tokenId, { username, tokenId, issuedAt });
+        for (const { username, tokenId } of set) byToken.set(tokenId, { username, tokenId });
       return [...byToken.values()];
     },
     /** Ends every stream opened with one of `tokenIds`, with an `auth` event. */

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin';
+import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
+import type { Database } from '../db/schema.ts';
 import type { Stream, StreamContext } from './connection.ts';
 import { createDeadlineQueue } from './deadlines.ts';
 import { createHeartbeatWheel } from './heartbeat-wheel.ts';
@@ -16,10 +18,13 @@ import publishRoutes from './publish-routes.ts';
 import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
-import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
+import type { EventBackend, EventBus, EventLog, StoredEvent, TransactionWork } from './types.ts';
 
 /** How long shutdown waits for ended streams to flush their last bytes. */
 const STREAM_FLUSH_MS = 1000;
+
+/** Inside `Events.transaction`: stores a message for `to` with the transaction's other writes. */
+export type PublishInTransaction = (to: string, message: SseMessage) => Promise<StoredEvent>;
 
 export interface Events {
   /**
@@ -27,6 +32,17 @@ export interface Events {
    * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input.
    */
   publish(to: string, message: SseMessage): Promise<StoredEvent>;
+  /**
+   * A feature's writes and the messages announcing them, together or not at all: `work` runs in
+   * one database transaction, and `publish` inside it checks the message first (a refusal throws
+   * and rolls every write back), then stores it.
+   * - log in the database: the message commits with the writes; streams hear of it afterwards.
+   * - log in Redis: the message is stored and delivered (one atomic script) before the database
+   *   commits, so a Redis failure rolls the writes back (nothing half-done). Should the commit
+   *   itself then fail, streams have seen a change the database does not hold: a reload shows the
+   *   truth. The other order could lose a change for every open page instead.
+   */
+  transaction<T>(work: (trx: Transaction<Database>, publish: PublishInTransaction) => Promise<T>): Promise<T>;
   /** The newest event id: a page rendered now lets its stream resume from it (no render race). */
   latestId(): Promise<number>;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
@@ -61,6 +77,7 @@ export default fp(
     const { config } = opts;
     const retention = {
       perRecipient: config.sseReplayLimit,
+      bytesPerRecipient: config.sseLogMaxBytes,
       maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000,
     };
     const backend: EventBackend = config.redisUrl
@@ -70,40 +87,77 @@ export default fp(
           retention,
           onError: (err) => app.log.error({ err }, 'event bus error'),
         })
-      : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
+      : createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
-    // A message larger than half the send-buffer cap would get every stream dropped, forever.
-    const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
-    // Every stream's heartbeats and expiry run off two timers in all, not two per stream.
+    // A message larger than half the send-buffer cap would get every stream dropped, forever; one
+    // past the log's budget or a replay's would never be replayed (every resume would reload).
+    const maxMessageBytes = Math.min(
+      Math.floor(config.sseMaxBufferedBytes / 2),
+      config.sseLogMaxBytes,
+      config.sseReplayMaxBytes,
+    );
+    /** The JSON of a message fit to store, or a thrown InvalidMessageError / MessageTooLargeError. */
+    const encode = (to: string, message: SseMessage): string => {
+      if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
+      const problem = messageProblem(message);
+      if (problem !== null) throw new InvalidMessageError(problem);
+      const data = JSON.stringify(message);
+      const bytes = Buffer.byteLength(data);
+      if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
+      return data;
+    };
+    const transact =
+      backend.transact?.bind(backend) ??
+      (<T>(work: TransactionWork<T>) =>
+        app.db
+          .transaction()
+          .execute((trx) => work(trx, (recipient, data) => backend.publish(recipient, data))));
+    // Every stream's heartbeats, renewal prompts and expiry run off two timers in all, not two per stream.
     const streams: StreamContext = {
       maxBufferedBytes: config.sseMaxBufferedBytes,
       maxPending: config.sseReplayLimit,
       heartbeats: createHeartbeatWheel<Stream>(config.sseHeartbeatSeconds * 1000, (stream) =>
         stream.heartbeat(),
       ),
-      expiries: createDeadlineQueue<Stream>((stream) => stream.expire()),
+      deadlines: createDeadlineQueue<Stream>((stream) => stream.schedule()),
       onClose: (connection, reason) => {
         hub.remove(connection);
         app.log.debug({ username: connection.username, reason }, 'stream closed');
       },
     };
 
+    // Session changes reach every instance (this one included) over the bus: each forgets what
+    // it cached about them and ends or extends the streams concerned.
     const unsubscribe = bus.subscribe((message) => {
-      if (message.kind === 'event') hub.deliver(message.event);
-      else if (message.kind === 'session-ended')
-        hub.endSessions(message.username, message.tokenId, message.reason);
-      else {
+      if (message.kind === 'event') return hub.deliver(message.event);
+      if (message.kind === 'reset') {
         app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
+        app.auth.forgetCachedSessions();
         void hub.closeAll();
+        return;
       }
+      app.auth.applyRemoteChange(message);
+      if (message.kind === 'session-ended')
+        hub.endSessions(message.username, message.tokenId, message.reason, message.except);
+      else if (message.kind === 'session-renewed')
+        hub.renewSession(message.username, message.tokenId, message.expiresAt * 1000);
     });
-    app.auth.onSessionEnded(({ username, tokenId, reason }) => {
-      bus
-        .publish({ kind: 'session-ended', username, reason, ...(tokenId ? { tokenId } : {}) })
-        .catch((err) => {
-          app.log.error({ err }, 'could not broadcast session end');
-        });
+    app.auth.onChange((change) => {
+      if (change.kind === 'session-started' || change.kind === 'sign-in-failed') return;
+      const message =
+        change.kind === 'session-ended'
+          ? {
+              kind: change.kind,
+              username: change.username,
+              reason: change.reason,
+              ...(change.tokenId === undefined ? {} : { tokenId: change.tokenId }),
+              ...(change.except === undefined ? {} : { except: change.except }),
+            }
+          : change;
+      bus.publish(message).catch((err) => {
+        app.log.error({ err, change: change.kind }, 'could not broadcast a session change');
+      });
     });
 
     // Session check: one at a time (a slow database must not pile checks up), two batched
@@ -111,9 +165,9 @@ export default fp(
     let checking: Promise<number> | null = null;
     const checkSessions = (): Promise<number> => {
       checking ??= (async () => {
-        const sessions = hub.sessions();
-        if (sessions.length === 0) return 0;
-        const ended = await app.auth.findEndedSessions(sessions);
+        // Open streams' sessions and every session the auth cache holds: both must notice an
+        // ending that no bus message announced.
+        const ended = await app.auth.findEndedSessions(hub.sessions());
         if (ended.size > 0) {
           app.log.info({ sessions: ended.size }, 'ending streams of sessions ended elsewhere');
           hub.endTokens(ended, 'revoked');
@@ -136,14 +190,10 @@ export default fp(
       log,
       bus,
       async publish(to, message) {
-        if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
-        const problem = messageProblem(message);
-        if (problem !== null) throw new InvalidMessageError(problem);
-        const data = JSON.stringify(message);
-        const bytes = Buffer.byteLength(data);
-        if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
-        return backend.publish(to, data);
+        return backend.publish(to, encode(to, message));
       },
+      transaction: (work) =>
+        transact((trx, publish) => work(trx, async (to, message) => publish(to, encode(to, message)))),
       latestId: () => log.latestId(),
       prune: () => log.prune(),
       checkSessions,
@@ -183,7 +233,7 @@ export default fp(
       clearInterval(pruneTimer);
       clearInterval(sessionTimer);
       streams.heartbeats.close();
-      streams.expiries.close();
+      streams.deadlines.close();
       await Promise.all([pruning, checking]);
       unsubscribe();
       await backend.close();

@@ -1,15 +1,23 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { createSseConnection, type StreamContext } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
-import { planResume } from './replay.ts';
+import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
-const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+const StreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+  /**
+   * A page's own channel besides the user's: `?topic=account` also carries messages published to
+   * `<username>#account` (the account page's live lists), which other pages never receive.
+   */
+  topic: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })),
+});
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -18,6 +26,9 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
   connection: 'keep-alive',
 };
+
+/** Messages a resume reads per query (see `readReplay`). */
+const REPLAY_BATCH_SIZE = 50;
 
 /** `Last-Event-ID` header or `?lastEventId=`; anything that is not a non-negative integer means "from now". */
 export function parseLastEventId(header: unknown, query: unknown): number | null {
@@ -41,7 +52,11 @@ export default async function streamRoutes(
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
+      // than open a stream nobody reads that holds one of the user's slots until the client leaves.
+      if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+      const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
       const res = reply.raw;
@@ -52,9 +67,16 @@ export default async function streamRoutes(
         {
           username: user.username,
           tokenId: user.tokenId,
-          issuedAt: user.issuedAt,
+          topic,
           lastId: requested ?? 0,
+          // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
+          // the page to renew before the token runs out.
           expiresAtMs: user.expiresAt * 1000,
+          renewal: {
+            lifetimeMs: app.auth.tokenLifetimeSeconds * 1000,
+            capMs: user.session.absoluteExpiresAt * 1000,
+            url: SESSION_REFRESH_URL,
+          },
         },
         streams,
       );
@@ -63,8 +85,12 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
-        const plan = planResume(requested, window, config.sseReplayLimit);
+        const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
+        const plan = await readReplay(log, recipients, requested, {
+          maxMessages: config.sseReplayLimit,
+          maxBytes: config.sseReplayMaxBytes,
+          batchSize: REPLAY_BATCH_SIZE,
+        });
         if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
         else connection.goLive(plan.events);
       } catch (err) {

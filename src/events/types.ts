@@ -1,3 +1,6 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
 /** One published message as stored in the log and carried by the bus. */
 export interface StoredEvent {
   /** Monotonic across the whole deployment: the SSE `id`, and the resume point. */
@@ -51,7 +54,12 @@ export interface EventBus {
 
 export type BusMessage =
   | { kind: 'event'; event: StoredEvent }
-  | { kind: 'session-ended'; username: string; tokenId?: string; reason: string }
+  /** Sessions ended: one (`tokenId`), or every one of the user's but `except`. */
+  | { kind: 'session-ended'; username: string; tokenId?: string; except?: string; reason: string }
+  /** A session's token was renewed: its streams live until `expiresAt` (Unix seconds). */
+  | { kind: 'session-renewed'; username: string; tokenId: string; expiresAt: number }
+  /** Something cached about a user's sessions changed (their email): instances forget it. */
+  | { kind: 'user-changed'; username: string }
   /** This instance may have missed messages (its bus link dropped): streams must resume from the log. */
   | { kind: 'reset' };
 
@@ -64,6 +72,12 @@ export interface EventBackend {
   readonly log: EventLog;
   readonly bus: EventBus;
   publish(recipient: string, data: string): Promise<StoredEvent>;
+  /**
+   * Runs `work` in one database transaction in which the messages it publishes are stored with
+   * its other writes: all commit, or none does; streams hear of them after the commit. Only a
+   * backend whose log is the database has it; for the others, see `transaction` in plugin.ts.
+   */
+  transact?<T>(work: TransactionWork<T>): Promise<T>;
   /** Waits for in-flight publishes, then closes the bus and the log. */
   close(): Promise<void>;
 }
@@ -71,6 +85,14 @@ export interface EventBackend {
 export interface RetentionPolicy {
   /** Messages kept per recipient (a user, or `*`). */
   perRecipient: number;
+  /** Bytes of messages kept per recipient: past it, its oldest messages are dropped. */
+  bytesPerRecipient: number;
   /** Messages older than this are dropped. */
   maxAgeMs: number;
 }
+
+/** Stores one message (its JSON text) for a recipient as part of the surrounding transaction. */
+export type PublishWithin = (recipient: string, data: string) => Promise<StoredEvent>;
+
+/** A feature's writes and the messages announcing them, run in one database transaction. */
+export type TransactionWork<T> = (trx: Transaction<Database>, publish: PublishWithin) => Promise<T>;

@@ -10,12 +10,7 @@ import nunjucks from 'nunjucks';
 import type { Config } from '../config.ts';
 import { registerErrorHandlers } from './errors.ts';
 import { CrossOriginRequestError, isAllowedOrigin, isSafeMethod, originFacts } from './origin-check.ts';
-import {
-  type CspNonces,
-  computeSecurityHeaders,
-  createCspNonces,
-  type SecurityHeaders,
-} from './security-headers.ts';
+import { type CspNonces, createCspNonces, type SecurityHeaders } from './security-headers.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,31 +51,11 @@ const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
  * nonces on pages), CSRF tokens, Nunjucks views (autoescaped), static files, error pages.
  */
 export default fp(
-  async (app, opts: { config: Config }) => {
+  async (app, opts: { config: Config; securityHeaders: SecurityHeaders }) => {
     const { config } = opts;
     await app.register(cookie, { secret: config.secretKey });
     await app.register(formbody);
-    const security = computeSecurityHeaders({
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-        upgradeInsecureRequests: config.debug ? null : [],
-      },
-      helmet: {
-        hsts: config.debug ? false : { maxAge: 31536000, includeSubDomains: true },
-        referrerPolicy: { policy: 'same-origin' },
-        frameguard: { action: 'deny' },
-        crossOriginEmbedderPolicy: false,
-      },
-    });
+    const security = opts.securityHeaders;
     app.decorate('securityHeaders', security);
     app.decorateReply(kNonces, null);
     app.decorateReply('cspNonce', {

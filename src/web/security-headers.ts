@@ -1,10 +1,12 @@
 /**
- * Security headers, computed once at start-up.
+ * The browser security policy every response carries, in one definition: the headers set on
+ * responses Fastify builds (plugin.ts) and on the answers written straight to the socket, which no
+ * hook ever sees (client-errors.ts).
  *
  * helmet decides every value — its defaults, our Content-Security-Policy, HSTS outside DEBUG —
  * but its middleware rebuilds and re-validates the whole policy on each call, which cost more than
- * the rest of a JSON answer. So it runs once here, against a response that only records headers,
- * and every response then gets that same set (see `applySecurityHeaders`).
+ * the rest of a JSON answer. So it runs once, at start-up, against a response that only records
+ * headers, and every response then gets that same set.
  *
  * Nonces: HTML pages need one to run their own scripts and styles under `script-src`/`style-src`
  * without `'unsafe-inline'`. A page gets a fresh pair of nonces when it asks for one (rendering a
@@ -15,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
 
-/** Directive values in helmet's camelCase form (`scriptSrc: ["'self'"]`); null drops a default. */
+/** CSP directives, helmet-style (camelCase names); `null` leaves a directive out. */
 export type CspDirectives = Record<string, string[] | null>;
 
 export interface SecurityHeaderOptions {
@@ -34,6 +36,34 @@ export interface SecurityHeaders {
   readonly headers: Readonly<Record<string, string>>;
   /** The CSP of a page whose inline scripts and styles carry these nonces. */
   cspWithNonces(nonces: CspNonces): string;
+}
+
+export const HSTS_MAX_AGE_SECONDS = 31_536_000;
+
+/** This app's policy: DEBUG (plain-HTTP development) leaves out HSTS and upgrade-insecure-requests. */
+export function securityPolicy(debug: boolean): SecurityHeaderOptions {
+  return {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+      scriptSrcAttr: ["'none'"],
+      upgradeInsecureRequests: debug ? null : [],
+    },
+    helmet: {
+      hsts: debug ? false : { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: true },
+      referrerPolicy: { policy: 'same-origin' },
+      frameguard: { action: 'deny' },
+      crossOriginEmbedderPolicy: false,
+    },
+  };
 }
 
 // Stand-ins helmet accepts as nonce sources; replaced by the real nonces per page.

@@ -46,10 +46,10 @@ test('GET /login shows the form with a CSRF field; once logged in it redirects t
   assert.equal(again.headers.get('location'), '/protected');
 });
 
-test('POST /login sets the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age = lifetime, no Secure in DEBUG)', async (t) => {
+test('POST /login sets the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age = lifetime with "remember me", no Secure in DEBUG)', async (t) => {
   const { url } = await startApp(t, { ACCESS_TOKEN_EXPIRE_HOURS: '0.5' });
   const browser = new Browser(url);
-  const response = await browser.submit('/login', { username: 'mark', password: 'pass123' });
+  const response = await browser.submit('/login', { username: 'mark', password: 'pass123', remember: 'on' });
   assert.equal(response.status, 302);
   assert.equal(response.headers.get('location'), '/protected');
   const { value, attributes } = setCookie(response, 'access_token');
@@ -113,7 +113,11 @@ test('GET /protected greets the user, lists their courses and wires the page to 
   const html = await response.text();
   assert.match(html, /<h1>Hello, <span id="username">luke<\/span>!<\/h1>/);
   assert.match(html, /<body sx-connect="\/protected\/events\/luke"/);
-  assert.match(html, /<div id="course-list"><ul><li class="empty">No courses yet.<\/li><\/ul>\s*<\/div>/);
+  // An empty list, followed by the empty state that CSS shows while the list has no item.
+  assert.match(
+    html,
+    /<ul id="course-list"><\/ul>\s*<p class="empty" id="courses-empty">No courses yet.<\/p>/,
+  );
   assert.match(html, /<form sx-post="\/add_course"[^>]* action="\/add_course"/);
   assert.match(html, /name="course_title"/);
   assert.match(html, /<a href="\/logout" id="logout">/);

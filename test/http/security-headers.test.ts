@@ -26,7 +26,7 @@ test('JSON, redirects, files and streams carry the same security headers as page
   const { url } = await startApp(t, {
     DEBUG: 'false',
     INITIAL_USERS: 'mark:pass123',
-    SECRET_KEY: 'x'.repeat(40),
+    SECRET_KEY: 'security-headers-test-secret-0123456789abcdef',
   });
   const token = await apiToken(url);
   const bearer = { authorization: `Bearer ${token}` };
