@@ -96,23 +96,27 @@ export default fp(
     });
 
     const secure = !config.debug;
-    app.addHook('onRequest', async (request, reply) => {
-      const token = readToken(request);
-      if (token === null) return;
+    const signIn = async (request: FastifyRequest, reply: FastifyReply, token: string) => {
       const user = await auth.authenticate(token, clientInfo(request));
       request.user = user;
+      if (!user) return;
+      // A signed-in user's pages and data must not outlive the session in a shared or back-button
+      // cache (ASVS 8.2.1); routes that set their own policy replace it.
+      reply.header('cache-control', 'no-store');
       // Sliding expiry: a browser using its session past half the token's life gets a fresh
       // cookie for the same session. Bearer clients renew through POST /api/session/refresh.
-      if (user && request.headers.authorization === undefined) {
+      if (request.headers.authorization === undefined) {
         const renewed = await auth.renew(user);
         if (renewed)
           setSessionCookie(reply, renewed.token, renewed.claims.exp, user.session.persistent, secure);
       }
-    });
-    // A signed-in user's pages and data must not outlive the session in a shared or back-button
-    // cache (ASVS 8.2.1); routes that set their own policy keep it.
-    app.addHook('onSend', async (request, reply) => {
-      if (request.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    };
+    // Callback style: an anonymous request (health checks, static files, the login page) passes
+    // without a promise.
+    app.addHook('onRequest', (request, reply, done) => {
+      const token = readToken(request);
+      if (token === null) return done();
+      signIn(request, reply, token).then(() => done(), done);
     });
 
     app.decorate('requirePageUser', async (request: FastifyRequest, reply: FastifyReply) => {
