@@ -10,7 +10,7 @@
  * corpora), shipped in the npm package: nothing is fetched at run time. It is compared without
  * regard to case, since "Password1" is no stronger than "password1".
  */
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 import { MAX_PASSWORD_BYTES } from './passwords.ts';
 
 export type PasswordRule = 'too-short' | 'too-long' | 'common' | 'username';
@@ -21,7 +21,21 @@ export interface PasswordProblem {
   message: string;
 }
 
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common']);
+/**
+ * Loaded on the first check, not at start-up: the list and its Set cost ~20 MB and tens of
+ * milliseconds, and most processes (every request that sets no password, the CLI's other
+ * commands) never need them.
+ */
+let commonPasswords: ReadonlySet<string> | undefined;
+function isCommonPassword(lower: string): boolean {
+  if (commonPasswords === undefined) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as {
+      dictionary: Record<string, string[]>;
+    };
+    commonPasswords = new Set(dictionary['passwords-common']);
+  }
+  return commonPasswords.has(lower);
+}
 
 /**
  * Why `password` may not become the password of `username`, or null when it may. Length counts
@@ -39,7 +53,7 @@ export function checkPasswordPolicy(
   const name = context.username.toLowerCase();
   if (name !== '' && lower.replace(/^\d+|\d+$/g, '') === name)
     return { rule: 'username', message: 'Password must not be your username (with or without digits).' };
-  if (COMMON_PASSWORDS.has(lower))
+  if (isCommonPassword(lower))
     return {
       rule: 'common',
       message: 'This password is on a list of commonly used passwords; choose another.',

@@ -7,7 +7,7 @@
  * address?" out of response times.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.ts';
 
 export interface Mail {
@@ -28,11 +28,18 @@ export function createMailer(
   config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'debug'>,
   log: FastifyBaseLogger,
 ): Mailer {
-  const transport = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : null;
+  const { smtpUrl } = config;
+  // nodemailer is loaded with the first mail: most processes send none, and it costs start-up
+  // time and memory.
+  let transport: Promise<Transporter> | null = null;
+  const connect = (url: string) => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(url));
+    return transport;
+  };
   const pending = new Set<Promise<void>>();
   const deliver = async (mail: Mail) => {
-    if (transport) {
-      await transport.sendMail({
+    if (smtpUrl) {
+      await (await connect(smtpUrl)).sendMail({
         from: config.mailFrom,
         to: mail.to,
         subject: mail.subject,
@@ -59,7 +66,11 @@ export function createMailer(
     },
     async close() {
       while (pending.size > 0) await Promise.all(pending);
-      transport?.close();
+      // A transport that failed to load has been reported with the mail that needed it.
+      await transport?.then(
+        (loaded) => loaded.close(),
+        () => {},
+      );
     },
   };
 }
