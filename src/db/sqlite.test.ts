@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SqliteDatabase } from 'kysely';
 import { openSqlite } from './sqlite.ts';
 
 /** Rows as plain objects (node:sqlite returns null-prototype ones). */
 const plain = (rows: Iterable<unknown>) => [...rows].map((row) => ({ ...(row as object) }));
 
+const files = new WeakMap<SqliteDatabase, string>();
+const file = (db: SqliteDatabase) => files.get(db) as string;
+
 function scratch(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'auth-sse-sqlite-'));
   const db = openSqlite(join(dir, 'test.db'));
+  files.set(db, join(dir, 'test.db'));
   t.after(() => {
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -54,4 +60,29 @@ test('more distinct queries than the cache holds still all run', (t) => {
   db.prepare('insert into t (name) values (?)').run(['a']);
   for (let i = 0; i < 600; i++)
     assert.deepEqual(plain(db.prepare(`select ${i} as n, name from t`).all([])), [{ n: i, name: 'a' }]);
+});
+
+test('a busy log is checkpointed by a worker thread, not by the connection that serves requests', async (t) => {
+  const db = scratch(t);
+  const insert = 'insert into t (name) values (?)';
+  const walBytes = () => statSync(`${file(db)}-wal`).size;
+  // Each insert commits on its own: one 4 KiB page of log each, ~2.4 MiB per round.
+  let rows = 0;
+  const round = () => {
+    for (let i = 0; i < 600; i++) db.prepare(insert).run([`row ${rows++}`]);
+  };
+  const autocheckpoint = () =>
+    Object.values(plain(db.prepare('pragma wal_autocheckpoint').all([]))[0] ?? {})[0];
+  assert.equal(autocheckpoint(), 1000, 'SQLite checkpoints itself until the log grows');
+  round();
+  await sleep(1300);
+  assert.equal(autocheckpoint(), 0, 'past 1 MiB of log, this connection stops checkpointing');
+  // Without checkpoints the log would keep every round (~10 MiB by the end); the worker's
+  // checkpoints let each round start the log over.
+  for (let i = 0; i < 3; i++) {
+    round();
+    await sleep(1300);
+  }
+  assert.ok(walBytes() < 6 * 1024 * 1024, `log of ${walBytes()} bytes after four rounds`);
+  assert.deepEqual(plain(db.prepare('select count(*) as n from t').all([])), [{ n: rows }]);
 });

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 /**
@@ -7,6 +9,10 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  * dozen texts (IN lists vary with their length, hence the bound), so nearly every query reuses one.
  */
 const STATEMENT_CACHE_SIZE = 256;
+
+/** How often the write-ahead log's size is looked at, and the size past which it is checkpointed. */
+const WAL_CHECK_MS = 1000;
+const WAL_CHECKPOINT_BYTES = 1024 * 1024;
 
 /**
  * Adapts Node's built-in `node:sqlite` to the small interface Kysely's SqliteDialect expects
@@ -20,9 +26,11 @@ export function openSqlite(filename: string): SqliteDatabase {
   database.exec('PRAGMA busy_timeout = 5000');
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA synchronous = NORMAL');
+  const stopCheckpoints = checkpointInBackground(database, filename);
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => {
+      stopCheckpoints();
       statements.clear();
       database.close();
     },
@@ -39,6 +47,48 @@ export function openSqlite(filename: string): SqliteDatabase {
       statements.set(sql, statement);
       return statement;
     },
+  };
+}
+
+/**
+ * Moves WAL checkpoints off the event loop. SQLite checkpoints on the connection that commits
+ * once the log passes 1,000 pages: copying them into the database and fsyncing it stalled that
+ * commit — and every request behind it — for milliseconds, the whole p99 of a publish. Once the
+ * log first passes WAL_CHECKPOINT_BYTES (a process that writes little never gets this far), a
+ * worker thread with its own connection checkpoints whenever the log has grown past it again,
+ * and this connection stops checkpointing itself. Should the worker fail, it takes over again.
+ */
+function checkpointInBackground(database: DatabaseSync, filename: string): () => void {
+  if (filename === ':memory:' || filename === '') return () => {};
+  let worker: Worker | null = null;
+  let failed = false;
+  const fallBack = () => {
+    failed = true;
+    worker = null;
+    if (database.isOpen) database.exec('PRAGMA wal_autocheckpoint = 1000');
+  };
+  const timer = setInterval(() => {
+    let size: number;
+    try {
+      size = statSync(`${filename}-wal`).size;
+    } catch {
+      return;
+    }
+    if (size < WAL_CHECKPOINT_BYTES || failed) return;
+    if (worker === null) {
+      worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { filename } });
+      worker.unref();
+      worker.on('error', fallBack);
+      database.exec('PRAGMA wal_autocheckpoint = 0');
+    }
+    worker.postMessage('checkpoint');
+  }, WAL_CHECK_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    worker?.off('error', fallBack);
+    worker?.postMessage('close');
+    worker = null;
   };
 }
 
