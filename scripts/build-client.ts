@@ -11,7 +11,12 @@ import { type BuildOptions, build, type OutputFile } from 'esbuild';
 const ROOT = new URL('../', import.meta.url);
 
 /** Entry points under src/client → output base names. */
-export const BUNDLES = { ssexi: 'src/client/ssexi.ts', 'ssexi-morph': 'src/client/morph.ts' } as const;
+export const BUNDLES = {
+  ssexi: 'src/client/ssexi.ts',
+  'ssexi-morph': 'src/client/morph.ts',
+  // The app's own page behaviour (theme, connection indicator, toasts, form feedback).
+  app: 'src/client/ui/main.ts',
+} as const;
 
 const COMMON: BuildOptions = {
   absWorkingDir: fileURLToPath(ROOT),

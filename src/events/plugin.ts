@@ -14,6 +14,7 @@ import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
 import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
+import { registerLastEventIdLocal } from './view-locals.ts';
 
 /** How long shutdown waits for ended streams to flush their last bytes. */
 const STREAM_FLUSH_MS = 1000;
@@ -134,6 +135,7 @@ export default fp(
       connectionCount: (username) => (username === undefined ? hub.size : hub.countFor(username)),
     };
     app.decorate('events', events);
+    registerLastEventIdLocal(app, events.latestId);
 
     // Retention sweep: on start, then periodically; the timer is this app's and dies with it.
     // One sweep at a time: a slow sweep must not pile up others, and close awaits the one running.

@@ -1,35 +1,25 @@
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
-import csrf from '@fastify/csrf-protection';
-import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import view from '@fastify/view';
 import fp from 'fastify-plugin';
-import nunjucks from 'nunjucks';
 import type { Config } from '../config.ts';
 import { registerErrorHandlers } from './errors.ts';
+import { registerForms } from './forms.ts';
 import { CrossOriginRequestError, isAllowedOrigin, originFacts } from './origin-check.ts';
+import { registerViews } from './views.ts';
 
-declare module 'fastify' {
-  interface FastifyReply {
-    /** Per-request template context merged by @fastify/view (its types omit it). */
-    locals: Record<string, unknown>;
-  }
-}
-
-const VIEWS = fileURLToPath(new URL('./views/', import.meta.url));
 const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
 
 /**
- * Everything between the socket and the features: cookies, form bodies, security headers with a
- * per-request CSP nonce, CSRF tokens, Nunjucks views (autoescaped), static files, error pages.
+ * Everything between the socket and the features: cookies, form bodies (urlencoded and
+ * multipart), security headers with a per-request CSP nonce, CSRF tokens, Nunjucks views
+ * (autoescaped), static files, error pages.
  */
 export default fp(
   async (app, opts: { config: Config }) => {
     const { config } = opts;
     await app.register(cookie, { secret: config.secretKey });
-    await app.register(formbody);
     await app.register(helmet, {
       enableCSPNonces: true,
       contentSecurityPolicy: {
@@ -57,31 +47,8 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       if (!isAllowedOrigin(originFacts(request))) throw new CrossOriginRequestError();
     });
-    await app.register(csrf, {
-      sessionPlugin: '@fastify/cookie',
-      cookieKey: '_csrf',
-      cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/', secure: !config.debug },
-    });
-
-    const env = nunjucks.configure(VIEWS, {
-      autoescape: true,
-      throwOnUndefined: false,
-      noCache: config.debug,
-    });
-    await app.register(view, { engine: { nunjucks }, templates: VIEWS, options: { env } });
-    // Every view gets its CSP nonce and a CSRF token without each handler passing them; the
-    // token (and its secret cookie) is only made when a template asks for it.
-    app.addHook('preHandler', async (request, reply) => {
-      let token: string | undefined;
-      reply.locals = {
-        cspNonce: reply.cspNonce?.script ?? '',
-        csrfToken: () => {
-          token ??= reply.generateCsrf();
-          return token;
-        },
-        user: request.user,
-      };
-    });
+    await registerForms(app, { secure: !config.debug });
+    await registerViews(app, { debug: config.debug, initialUsers: config.initialUsers });
 
     await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', dotfiles: 'ignore', index: false });
     // Browsers ask for it on every site; an empty answer keeps 404 noise out of consoles and logs.

@@ -139,7 +139,7 @@ test("a signed-in user's pages and API answers are not cached", async (t) => {
     assert.equal((await browser.fetch(path)).headers.get('cache-control'), 'no-store', path);
   // Public assets stay cacheable.
   assert.doesNotMatch(
-    (await fetch(`${url}/static/style.css`)).headers.get('cache-control') ?? '',
+    (await fetch(`${url}/static/app.css`)).headers.get('cache-control') ?? '',
     /no-store/,
   );
 });

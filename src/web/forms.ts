@@ -1,0 +1,56 @@
+/**
+ * Form bodies and CSRF tokens.
+ *
+ * Bodies: every form route accepts `application/x-www-form-urlencoded` (what a plain form sends)
+ * and `multipart/form-data` (what `new FormData(form)` sends — the original SSEXI.js always posts
+ * that way). Multipart is fields only: a file part is refused with 413, and fields, names and
+ * values are bounded like the urlencoded body (`bodyLimit`). A route that wants files would opt in
+ * with its own limits.
+ *
+ * CSRF: the token (`_csrf` field in either encoding, or the `x-csrf-token` header SSEXI.js sends)
+ * protects requests authenticated by the session *cookie*, which the browser attaches on its own
+ * to requests another site makes it send. A request carrying `Authorization: Bearer` needs none:
+ * that header is never attached by the browser, a page on another site cannot set it without a
+ * CORS preflight we never answer, and such a request is authenticated by that header only — the
+ * cookie is ignored whenever the header is present (`readToken`). So a bearer request cannot be
+ * forged, and asking API clients for a token bound to a cookie they do not have would only lock
+ * them out.
+ */
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+
+/** Multipart bounds: forms here have a handful of short fields. */
+const MULTIPART_LIMITS = { fields: 50, fieldNameSize: 100, files: 0, parts: 60 } as const;
+
+/** Registers both body parsers and `app.csrfProtection`, which lets bearer requests through. */
+export async function registerForms(app: FastifyInstance, opts: { secure: boolean }): Promise<void> {
+  await app.register(formbody);
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { ...MULTIPART_LIMITS, fieldSize: app.initialConfig.bodyLimit ?? 64 * 1024 },
+  });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: '_csrf',
+    cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/', secure: opts.secure },
+  });
+  // Routes take `app.csrfProtection` as their preHandler; replacing it before any route is
+  // registered gives every route, present and future, the same rule.
+  const verifyToken = app.csrfProtection;
+  app.csrfProtection = function csrfUnlessBearer(
+    this: FastifyInstance,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ) {
+    if (isBearerRequest(request)) return done();
+    return verifyToken.call(this, request, reply, done);
+  };
+}
+
+/** True when the request authenticates with `Authorization` (and therefore not with the cookie). */
+export function isBearerRequest(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined;
+}
