@@ -20,7 +20,12 @@ const COURSES = ['Linear Algebra', 'Distributed Systems', 'Introduction to Crypt
 const dir = await mkdtemp(join(tmpdir(), 'auth-sse-screenshots-'));
 await buildClient();
 const app = await buildApp(
-  loadConfig({ DEBUG: 'true', BCRYPT_ROUNDS: '4', LOG_LEVEL: 'warn', DATABASE_URL: `sqlite:///${dir}/app.db` }),
+  loadConfig({
+    DEBUG: 'true',
+    BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: `sqlite:///${dir}/app.db`,
+  }),
 );
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
@@ -29,14 +34,18 @@ const base = `http://127.0.0.1:${address.port}`;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
 
 try {
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 
   const desktop = await browser.newPage({ viewport: DESKTOP, colorScheme: 'light' });
   await desktop.goto(`${base}/login`);
   await shot(desktop, 'login');
   await desktop.fill('input[name=username]', 'mark');
   await desktop.fill('input[name=password]', 'pass123');
-  await Promise.all([desktop.waitForURL(`${base}/protected`), desktop.click('#login-form button[type=submit]')]);
+  await Promise.all([
+    desktop.waitForURL(`${base}/protected`),
+    desktop.click('#login-form button[type=submit]'),
+  ]);
   await desktop.locator('#connection[data-state=live]').waitFor();
   for (const title of COURSES) {
     await desktop.fill('#course-title', title);
@@ -44,7 +53,9 @@ try {
     await desktop.locator('#course-list li', { hasText: title }).waitFor();
   }
   // Let the highlight and the toasts of the additions settle: the picture shows the page at rest.
-  await desktop.evaluate(() => document.querySelectorAll('.toast').forEach((toast) => toast.remove()));
+  await desktop.evaluate(() => {
+    for (const toast of document.querySelectorAll('.toast')) toast.remove();
+  });
   await desktop.emulateMedia({ reducedMotion: 'reduce' });
   await shot(desktop, 'live');
 

@@ -1,0 +1,109 @@
+/**
+ * `npm run dev` as a developer uses it: in a copy of the project, edit a view, a client file and
+ * a server module, and see each change served without restarting anything by hand.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A copy of what `npm run dev` needs, sharing node_modules; removed after the test. */
+async function copyProject(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'auth-sse-dev-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const entry of ['src', 'scripts', 'public', 'package.json'])
+    await cp(join(ROOT, entry), join(dir, entry), { recursive: true });
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
+  return address.port;
+}
+
+/** The dev process's combined output, with a way to await a line that has not come yet. */
+function watchOutput(child: ChildProcess) {
+  let output = '';
+  const waiters: { pattern: RegExp; from: number; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of [...waiters])
+      if (waiter.pattern.test(output.slice(waiter.from))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return {
+    get length() {
+      return output.length;
+    },
+    /** Resolves when output written after `from` matches. */
+    waitFor(pattern: RegExp, from: number): Promise<void> {
+      if (pattern.test(output.slice(from))) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, from, resolve });
+        child.once('exit', () => reject(new Error(`npm run dev exited; output:\n${output}`)));
+      });
+    },
+  };
+}
+
+test('npm run dev serves an edited view, an edited client file and an edited server module', {
+  timeout: 90_000,
+}, async (t) => {
+  const dir = await copyProject(t);
+  const port = await freePort();
+  const child = spawn('npm', ['run', 'dev'], {
+    cwd: dir,
+    detached: true, // its own process group: npm, the watcher and the server stop together
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:///${join(dir, 'app.db')}`,
+      BCRYPT_ROUNDS: '4',
+      LOG_LEVEL: 'info',
+    },
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+  });
+  const out = watchOutput(child);
+  const base = `http://127.0.0.1:${port}`;
+  await out.waitFor(/Server listening at/, 0);
+  await out.waitFor(/watching src\/client/, 0);
+
+  // A view: the next request renders the edit, no restart.
+  const view = join(dir, 'src/web/views/login.njk');
+  assert.match(await (await fetch(`${base}/login`)).text(), /Sign in to open your live page/);
+  await writeFile(view, (await readFile(view, 'utf8')).replace('Sign in to open', 'Edited view: sign in to open'));
+  assert.match(await (await fetch(`${base}/login`)).text(), /Edited view: sign in to open/);
+
+  // A client file: esbuild rebuilds the bundle, and the server serves the new file.
+  const client = join(dir, 'src/client/ui/connection.ts');
+  const mark = out.length;
+  await writeFile(client, (await readFile(client, 'utf8')).replace("live: 'Live'", "live: 'Edited live'"));
+  await out.waitFor(/client rebuilt: public\/app\.js/, mark);
+  assert.match(await (await fetch(`${base}/static/app.js`)).text(), /Edited live/);
+
+  // A server module: node --watch restarts the server with the edit.
+  const health = join(dir, 'src/web/health.ts');
+  const restart = out.length;
+  await writeFile(health, (await readFile(health, 'utf8')).replace("status: 'ok'", "status: 'edited'"));
+  await out.waitFor(/Server listening at/, restart);
+  assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'edited' });
+});
