@@ -5,8 +5,10 @@ import type { Config } from './config.ts';
 import coursesPlugin from './courses/plugin.ts';
 import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
+import { apiDocsRoutes, openApiCollector } from './web/api-docs.ts';
 import healthRoutes from './web/health.ts';
 import webPlugin from './web/plugin.ts';
+import { redirect } from './web/schemas.ts';
 
 /** Limits that keep one request from costing the server much: body, headers, slow senders. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -14,8 +16,8 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Builds the whole application; `server.ts` only listens. Tests build it too, with their own
- * config. Registration order is fixed: db → web (cookies, headers, CSRF, views) → auth → events
- * → features.
+ * config. Registration order is fixed: (API docs collector) → db → web (cookies, headers, CSRF,
+ * views) → auth → events → features → (API docs pages).
  */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
@@ -44,6 +46,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   });
 
+  // Before any route, so the OpenAPI document sees them all.
+  if (config.apiDocs) await app.register(openApiCollector);
   await app.register(dbPlugin, { config });
   await app.register(webPlugin, { config });
   await app.register(authPlugin, { config });
@@ -51,6 +55,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
   await app.register(coursesPlugin);
-  app.get('/', async (_request, reply) => reply.redirect('/login', 302));
+  if (config.apiDocs) await app.register(apiDocsRoutes);
+  app.get(
+    '/',
+    { schema: { summary: 'Home', tags: ['pages'], response: { 302: redirect('To the login form') } } },
+    async (_request, reply) => reply.redirect('/login', 302),
+  );
   return app;
 }

@@ -38,6 +38,8 @@ export interface Config {
   loginWindowMinutes: number;
   trustProxy: boolean;
   logLevel: string;
+  /** Serve the OpenAPI document (`/openapi.json`) and its browser (`/docs`). */
+  apiDocs: boolean;
 }
 
 /** The seed's demo accounts, created only in DEBUG unless INITIAL_USERS says otherwise. */
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
     trustProxy: bool('TRUST_PROXY', false),
     logLevel,
+    apiDocs: bool('API_DOCS', debug),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -3,9 +3,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { isSameOriginNavigation } from '../web/origin-check.ts';
 import { safeRedirectPath } from '../web/redirects.ts';
+import {
+  errorResponse,
+  FORM_CONTENT_TYPES,
+  htmlPage,
+  noContent,
+  redirect,
+  SIGNED_IN,
+} from '../web/schemas.ts';
 import { clearAuthCookie, setAuthCookie } from './cookies.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { currentUser } from './plugin.ts';
+import { badInput, csrfRefused, MeBody, notSignedIn, TokenBody, throttled } from './schemas.ts';
 
 const LOGIN_ERROR = 'Invalid username or password';
 /** The same words whichever limit (account or address) was hit, so neither is revealed. */
@@ -49,7 +58,14 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
 
   app.get<{ Querystring: NextQuery }>(
     '/login',
-    { schema: { querystring: NextQuery } },
+    {
+      schema: {
+        summary: 'The login form',
+        tags: ['pages'],
+        querystring: NextQuery,
+        response: { 200: htmlPage('The form'), 302: redirect('Already signed in: to `next` or /protected') },
+      },
+    },
     async (request, reply) => {
       const next = safeRedirectPath(request.query.next);
       if (request.user) return reply.redirect(next ?? HOME);
@@ -59,7 +75,23 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
 
   app.post<{ Body: LoginForm }>(
     '/login',
-    { schema: { body: LoginForm }, preHandler: app.csrfProtection },
+    {
+      schema: {
+        summary: 'Sign in with the form',
+        description: 'Sets the `access_token` cookie (HttpOnly, SameSite=Lax) and redirects.',
+        tags: ['pages'],
+        consumes: FORM_CONTENT_TYPES,
+        body: LoginForm,
+        response: {
+          302: redirect('Signed in: to `next` or /protected'),
+          400: badInput,
+          401: htmlPage('The form again, with one generic error'),
+          403: csrfRefused,
+          429: htmlPage('The form again: too many failed logins (see Retry-After)'),
+        },
+      },
+      preHandler: app.csrfProtection,
+    },
     async (request, reply) => {
       const { username, password } = request.body;
       const next = safeRedirectPath(request.body.next);
@@ -83,14 +115,48 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
   // A GET that changes state: acted on only for our own pages' links (or a typed URL), so an
   // <img src> or a link on another site cannot log a user out. Anyone else is asked to confirm
   // with a POST form carrying a CSRF token.
-  app.get('/logout', async (request, reply) => {
-    if (!request.user || isSameOriginNavigation(request)) return logout(request, reply);
-    return reply.header('cache-control', 'no-store').view('logout-confirm.njk');
-  });
-  app.post('/logout', { preHandler: app.csrfProtection }, logout);
+  const loggedOut = redirect('Signed out (token revoked, streams ended): to /login');
+  app.get(
+    '/logout',
+    {
+      schema: {
+        summary: 'Sign out (link)',
+        description: 'Acts for links on this site; a link from elsewhere gets a confirmation form.',
+        tags: ['pages'],
+        response: { 200: htmlPage('The confirmation form'), 302: loggedOut },
+      },
+    },
+    async (request, reply) => {
+      if (!request.user || isSameOriginNavigation(request)) return logout(request, reply);
+      return reply.header('cache-control', 'no-store').view('logout-confirm.njk');
+    },
+  );
+  app.post(
+    '/logout',
+    {
+      schema: {
+        summary: 'Sign out (form)',
+        tags: ['pages'],
+        consumes: FORM_CONTENT_TYPES,
+        response: { 302: loggedOut, 403: csrfRefused },
+      },
+      preHandler: app.csrfProtection,
+    },
+    logout,
+  );
   app.post(
     '/logout/all',
-    { preHandler: [app.requirePageUser, app.csrfProtection] },
+    {
+      schema: {
+        summary: 'Log out everywhere',
+        description: 'Ends every session of the user, on every device, and their streams.',
+        tags: ['pages'],
+        consumes: FORM_CONTENT_TYPES,
+        security: SIGNED_IN,
+        response: { 302: redirect('To /login (anonymous callers too)'), 403: csrfRefused },
+      },
+      preHandler: [app.requirePageUser, app.csrfProtection],
+    },
     async (request, reply) => {
       await auth.logoutEverywhere(currentUser(request).username);
       clearAuthCookie(reply, secure);
@@ -98,25 +164,71 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
     },
   );
 
-  app.post<{ Body: Credentials }>('/api/login', { schema: { body: Credentials } }, async (request, reply) => {
-    const result = await attemptLogin(request, request.body.username, request.body.password);
-    if (result.kind === 'throttled')
-      return reply
-        .code(429)
-        .header('retry-after', String(result.retryAfter))
-        .send({ error: throttledMessage(result.retryAfter) });
-    if (result.kind === 'invalid') return reply.code(401).send({ error: LOGIN_ERROR });
-    return { access_token: result.issued.token, token_type: 'bearer', username: result.user.username };
-  });
+  app.post<{ Body: Credentials }>(
+    '/api/login',
+    {
+      schema: {
+        summary: 'Sign in (API)',
+        description: 'Returns a bearer token. Failed attempts count towards the login throttle.',
+        tags: ['auth'],
+        body: Credentials,
+        response: {
+          200: TokenBody,
+          400: badInput,
+          401: errorResponse('Wrong username or password (one message for both)', LOGIN_ERROR),
+          429: throttled,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await attemptLogin(request, request.body.username, request.body.password);
+      if (result.kind === 'throttled')
+        return reply
+          .code(429)
+          .header('retry-after', String(result.retryAfter))
+          .send({ error: throttledMessage(result.retryAfter) });
+      if (result.kind === 'invalid') return reply.code(401).send({ error: LOGIN_ERROR });
+      return {
+        access_token: result.issued.token,
+        token_type: 'bearer' as const,
+        username: result.user.username,
+      };
+    },
+  );
 
   // Bearer clients revoke their own token; cookie callers pass the Origin check like any POST.
-  app.post('/api/logout', { preHandler: app.requireApiUser }, async (request, reply) => {
-    await auth.logout(currentUser(request));
-    return reply.code(204).send();
-  });
+  app.post(
+    '/api/logout',
+    {
+      schema: {
+        summary: 'Sign out (API)',
+        description: 'Revokes the presented token and ends its streams.',
+        tags: ['auth'],
+        security: SIGNED_IN,
+        response: { 204: noContent('Signed out'), 401: notSignedIn },
+      },
+      preHandler: app.requireApiUser,
+    },
+    async (request, reply) => {
+      await auth.logout(currentUser(request));
+      return reply.code(204).send();
+    },
+  );
 
-  app.get('/api/me', { preHandler: app.requireApiUser }, async (request) => {
-    const user = currentUser(request);
-    return { id: user.id, username: user.username, expires_at: user.expiresAt };
-  });
+  app.get(
+    '/api/me',
+    {
+      schema: {
+        summary: 'Who am I',
+        tags: ['auth'],
+        security: SIGNED_IN,
+        response: { 200: MeBody, 401: notSignedIn },
+      },
+      preHandler: app.requireApiUser,
+    },
+    async (request) => {
+      const user = currentUser(request);
+      return { id: user.id, username: user.username, expires_at: user.expiresAt };
+    },
+  );
 }

@@ -12,6 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorResponse } from '../web/schemas.ts';
 import { SseMessageSchema } from './messages.ts';
 
 const PublishBody = Type.Object(
@@ -19,8 +20,40 @@ const PublishBody = Type.Object(
     to: Type.String({ minLength: 1, maxLength: 150, pattern: '^[^\\s]+$' }),
     message: SseMessageSchema,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        to: 'mark',
+        message: { html: { toasts: { content: '<div class="toast">Hi</div>', swap: 'append' } } },
+      },
+    ],
+  },
 );
+
+const Published = Type.Object(
+  { id: Type.Integer({ description: 'The event id (what `Last-Event-ID` resumes after)' }) },
+  {
+    description: 'Stored and delivered to every open stream of the recipient, on every instance',
+    examples: [{ id: 42 }],
+  },
+);
+
+const publishSchema = {
+  summary: 'Publish to users',
+  description:
+    'Other services push a message to one user (`to`: a username) or everyone (`to`: `*`). ' +
+    'Only registered when PUBLISH_API_KEY is set.',
+  tags: ['events'],
+  security: [{ publishKey: [] }],
+  body: PublishBody,
+  response: {
+    202: Published,
+    400: errorResponse('Not an SSEXI message, or a bad recipient', 'Invalid message: /html must be object'),
+    401: errorResponse('Missing or wrong key', 'Invalid API key'),
+    413: errorResponse('Larger than a stream may buffer', 'Message is 600000 bytes; the limit is 524288'),
+  },
+};
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -42,7 +75,7 @@ export default async function publishRoutes(app: FastifyInstance, opts: { apiKey
   app.post<{ Body: Static<typeof PublishBody> }>(
     '/api/events',
     {
-      schema: { body: PublishBody },
+      schema: publishSchema,
       validatorCompiler: TypeBoxValidatorCompiler,
       // Authenticate before the body is validated: strangers learn nothing about the schema.
       onRequest: requirePublishKey,

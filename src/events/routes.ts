@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
+import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
@@ -9,7 +10,56 @@ import { planResume } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
-const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+const StreamQuery = Type.Object({
+  lastEventId: Type.Optional(
+    Type.String({ maxLength: 32, description: 'Resume after this id (the `Last-Event-ID` header wins)' }),
+  ),
+});
+
+const STREAM_DESCRIPTION = `The user's Server-Sent Events. Each message is one event: \`id: <monotonic id>\` and
+\`data: <one JSON object>\` in the SSEXI format — \`{"html": {"<element id>": "<html>" | {"content": "<html>",
+"swap": "inner|outer|append|prepend|before|after|remove|morph"}}, "js": {"exec": "<code>", "<name>": <value>}}\`
+(the schema is the \`message\` of \`POST /api/events\`).
+
+Resume: send \`Last-Event-ID\` (or \`?lastEventId=\`) and every message after that id is replayed in
+order, then the stream goes live. Control events: \`event: auth\` (\`{"reason": "logout|logout-all|expired|revoked|removed",
+"redirect": "/login"}\`) ends the stream when its session ends; \`event: reload\` (\`{"reason": "replay-gap"}\`)
+when the missed messages are no longer kept. \`retry:\` is sent on open and a comment line every
+SSE_HEARTBEAT_SECONDS.`;
+
+const streamSchema = {
+  summary: 'The event stream',
+  description: STREAM_DESCRIPTION,
+  tags: ['events'],
+  security: SIGNED_IN,
+  params: StreamParams,
+  querystring: StreamQuery,
+  headers: Type.Object({
+    'last-event-id': Type.Optional(Type.String({ description: 'Resume after this id' })),
+  }),
+  response: {
+    200: {
+      description: 'The stream (never compressed or cached)',
+      headers: {
+        'cache-control': { type: 'string', description: '`no-cache, no-transform`' },
+        'x-accel-buffering': { type: 'string', description: '`no`: proxies pass events through at once' },
+      },
+      content: {
+        'text/event-stream': {
+          schema: {
+            type: 'string',
+            examples: [
+              'retry: 2000\n\nid: 42\ndata: {"html":{"course-list":{"content":"<li>…</li>","swap":"append"}}}\n\n',
+            ],
+          },
+        },
+      },
+    },
+    401: errorResponse('No valid credential', 'Not authenticated'),
+    403: errorResponse('`username` is not the caller', 'Forbidden'),
+    429: errorResponse('Too many open streams for this user (see Retry-After)', 'Too many open streams'),
+  },
+};
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -34,7 +84,7 @@ export default async function streamRoutes(
 
   app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
     '/protected/events/:username',
-    { schema: { params: StreamParams, querystring: StreamQuery }, preHandler: app.requireApiUser },
+    { schema: streamSchema, preHandler: app.requireApiUser },
     async (request, reply) => {
       const user = currentUser(request);
       if (request.params.username !== user.username) return reply.code(403).send({ error: 'Forbidden' });

@@ -52,7 +52,7 @@ export default fp(
 
     await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', dotfiles: 'ignore', index: false });
     // Browsers ask for it on every site; an empty answer keeps 404 noise out of consoles and logs.
-    app.get('/favicon.ico', async (_request, reply) =>
+    app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) =>
       reply.code(204).header('cache-control', 'public, max-age=86400').send(),
     );
     registerErrorHandlers(app);

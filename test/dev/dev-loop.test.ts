@@ -103,7 +103,7 @@ test('npm run dev serves an edited view, an edited client file and an edited ser
   // A server module: node --watch restarts the server with the edit.
   const health = join(dir, 'src/web/health.ts');
   const restart = out.length;
-  await writeFile(health, (await readFile(health, 'utf8')).replace("status: 'ok'", "status: 'edited'"));
+  await writeFile(health, (await readFile(health, 'utf8')).replaceAll("'ok'", "'edited'"));
   await out.waitFor(/Server listening at/, restart);
   assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'edited' });
 });

@@ -1,0 +1,42 @@
+/** Response schemas of the auth routes (request schemas stay beside their routes). */
+import { Type } from '@sinclair/typebox';
+import { errorResponse } from '../web/schemas.ts';
+
+export const TokenBody = Type.Object(
+  {
+    access_token: Type.String({ description: 'A JWT; send it as `Authorization: Bearer <token>`' }),
+    token_type: Type.Literal('bearer'),
+    username: Type.String(),
+  },
+  {
+    description: 'Signed in',
+    examples: [
+      {
+        access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYXJrIn0.sig',
+        token_type: 'bearer',
+        username: 'mark',
+      },
+    ],
+  },
+);
+export const MeBody = Type.Object(
+  {
+    id: Type.Integer(),
+    username: Type.String(),
+    expires_at: Type.Integer({ description: 'When the credential expires (Unix seconds)' }),
+  },
+  { description: 'The caller', examples: [{ id: 1, username: 'mark', expires_at: 1767225600 }] },
+);
+export const notSignedIn = errorResponse('No valid credential', 'Not authenticated');
+export const throttled = errorResponse(
+  'Too many failed logins (see Retry-After)',
+  'Too many failed logins. Try again in 60 seconds.',
+);
+export const badInput = errorResponse(
+  'Malformed body or fields',
+  'Invalid request: body/username must be string',
+);
+export const csrfRefused = errorResponse(
+  'Missing or wrong CSRF token, or a cross-site request',
+  'Invalid csrf token',
+);
