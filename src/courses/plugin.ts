@@ -53,11 +53,9 @@ export default async function coursesPlugin(app: FastifyInstance) {
       preHandler: app.requirePageUser,
     },
     async (request, reply) => {
-      const user = currentUser(request);
-      // The stream resumes from the id current *before* the page's data is read: an update
-      // published while the page renders is then replayed (at worst applied twice), never lost.
-      const lastEventId = await app.events.latestId();
-      return reply.view('protected.njk', { courses: await courses.listForUser(user.id), lastEventId });
+      // `lastEventId` comes with every view (src/events/view-locals.ts), read before this
+      // handler runs: an update published while the page renders is replayed, never lost.
+      return reply.view('protected.njk', { courses: await courses.listForUser(currentUser(request).id) });
     },
   );
 

@@ -23,7 +23,7 @@ async function logIn(context: BrowserContext, base: string): Promise<WatchedPage
 }
 
 const courses = (tab: WatchedPage) =>
-  tab.page.$$eval('#course-list li', (items) => items.map((li) => li.textContent));
+  tab.page.$$eval('#course-list .list-item-title', (items) => items.map((title) => title.textContent));
 
 test('a course added in one tab appears live in both; logging out in one sends the other to /login', {
   skip: skipReason,
@@ -36,13 +36,15 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await first.waitForEvent('connected');
   const second = await openPage(context, `${app.url}/protected`);
   await second.waitForEvent('connected');
-  assert.deepEqual(await courses(second), ['No courses yet.']);
+  assert.deepEqual(await courses(second), []);
+  assert.ok(await second.page.isVisible('#courses-empty'), 'the empty state shows');
 
   await first.page.fill('input[name=course_title]', 'Linear Algebra');
   await first.page.click('#course-form button[type=submit]');
   await Promise.all([first.waitForEvent('html-updated'), second.waitForEvent('html-updated')]);
   assert.deepEqual(await courses(first), ['Linear Algebra']);
   assert.deepEqual(await courses(second), ['Linear Algebra']);
+  assert.ok(!(await second.page.isVisible('#courses-empty')), 'the empty state is gone');
   assert.equal(await first.page.inputValue('input[name=course_title]'), '', 'the form was reset');
   assert.deepEqual(
     await Promise.all(
@@ -62,7 +64,12 @@ test('a course added in one tab appears live in both; logging out in one sends t
   // Code and a morph pushed by the server run under the app's own CSP (nonce, no unsafe-*).
   await app.app.events.publish('mark', {
     js: { exec: "document.body.dataset.pushed = 'yes'" },
-    html: { 'course-list': { content: '<ul><li>Morphed</li></ul>', swap: 'morph' } },
+    html: {
+      'course-list': {
+        content: '<ul class="list"><li id="course-99"><span class="list-item-title">Morphed</span></li></ul>',
+        swap: 'morph',
+      },
+    },
   });
   await Promise.all([first.waitForEvent('processed', 3), second.waitForEvent('processed', 3)]);
   for (const tab of [first, second]) {

@@ -90,7 +90,10 @@ test('npm run dev serves an edited view, an edited client file and an edited ser
   // A view: the next request renders the edit, no restart.
   const view = join(dir, 'src/web/views/login.njk');
   assert.match(await (await fetch(`${base}/login`)).text(), /Sign in to open your live page/);
-  await writeFile(view, (await readFile(view, 'utf8')).replace('Sign in to open', 'Edited view: sign in to open'));
+  await writeFile(
+    view,
+    (await readFile(view, 'utf8')).replace('Sign in to open', 'Edited view: sign in to open'),
+  );
   assert.match(await (await fetch(`${base}/login`)).text(), /Edited view: sign in to open/);
 
   // A client file: esbuild rebuilds the bundle, and the server serves the new file.

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { startApp, tempSqliteUrl } from '../support/app.ts';
+import { courseTitles, pushedCourseTitles } from '../support/html.ts';
 import { Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
-import { courseTitles, pushedCourseTitles } from '../support/html.ts';
 
 async function coursesOnPage(browser: Browser): Promise<string[]> {
   const response = await browser.fetch('/protected');

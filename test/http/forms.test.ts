@@ -47,10 +47,28 @@ test('multipart is bounded: no CSRF token → 403, a file → 413, an oversized 
   };
   assert.equal((await post([['course_title', 'No token']])).status, 403);
   const file = new Blob(['not wanted'], { type: 'text/plain' });
-  assert.equal((await post([['_csrf', token], ['course_title', 'With a file'], ['upload', file]])).status, 413);
+  assert.equal(
+    (
+      await post([
+        ['_csrf', token],
+        ['course_title', 'With a file'],
+        ['upload', file],
+      ])
+    ).status,
+    413,
+  );
   // A value past the field limit is refused, never passed on cut short.
   const huge = 'x'.repeat(20 * 1024);
-  assert.equal((await post([['_csrf', token], ['course_title', 'Big field'], ['notes', huge]])).status, 413);
+  assert.equal(
+    (
+      await post([
+        ['_csrf', token],
+        ['course_title', 'Big field'],
+        ['notes', huge],
+      ])
+    ).status,
+    413,
+  );
   const many = Array.from({ length: 80 }, (_, i): [string, string] => [`f${i}`, 'v']);
   assert.equal((await post([['_csrf', token], ['course_title', 'Many fields'], ...many])).status, 413);
   assert.deepEqual(await titlesOf(browser), []);

@@ -116,7 +116,10 @@ test('GET /protected greets the user, lists their courses and wires the page to 
   assert.match(html, /<h1>Hello, <span id="username">luke<\/span>!<\/h1>/);
   assert.match(html, /<body sx-connect="\/protected\/events\/luke" sx-last-id="\d+"/);
   // An empty list is still there (pushes add to it); the empty state next to it shows meanwhile.
-  assert.match(html, /<ul id="course-list" class="list"[^>]*><\/ul>\s*<div class="empty-state" id="courses-empty">/);
+  assert.match(
+    html,
+    /<ul id="course-list" class="list"[^>]*><\/ul>\s*<div class="empty-state" id="courses-empty">/,
+  );
   assert.match(html, /No courses yet/);
   assert.match(html, /<form [^>]*sx-post="\/add_course"[^>]* action="\/add_course"/);
   assert.match(html, /name="course_title"/);

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setupBackend } from '../support/backends.ts';
+import { courseTitles, pushedCourseTitles } from '../support/html.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
-import { courseTitles, pushedCourseTitles } from '../support/html.ts';
 
 test('on PostgreSQL: log in, add a course, the stream receives it, and it survives a restart', async (t) => {
   const backend = await setupBackend(t, 'postgres');

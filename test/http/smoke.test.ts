@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startApp } from '../support/app.ts';
+import { pushedCourseTitles } from '../support/html.ts';
 import { Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
-import { pushedCourseTitles } from '../support/html.ts';
 
 test('adding a course pushes the new list to every open stream of that user', async (t) => {
   const { url } = await startApp(t);

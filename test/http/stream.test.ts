@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startApp } from '../support/app.ts';
+import { pushedCourseTitles } from '../support/html.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
-import { pushedCourseTitles } from '../support/html.ts';
 
 test('anonymous callers get 401 JSON with a Bearer challenge; another user’s name gets 403', async (t) => {
   const { url } = await startApp(t);
