@@ -6,8 +6,9 @@
  * Two plugins because of Fastify's order: the collector must exist before any route is added,
  * while the pages go after the security plugin so they get the same headers and CSP as every
  * other page (Swagger UI loads only its own same-origin scripts and styles, so the strict CSP
- * holds; its validator badge, the one outside request, is turned off).
+ * holds, but for its logo's style; its validator badge, the one outside request, is off).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -65,11 +66,20 @@ export const openApiCollector = fp(
   { name: 'openapi' },
 );
 
+/**
+ * Swagger UI's top bar draws its logo as an SVG with one `<style>` element of fixed content. Its
+ * hash lets exactly that style through on the docs pages; the rest of the policy is the app's own
+ * (a browser test fails if a Swagger UI update changes the logo's style).
+ */
+const LOGO_STYLE = '.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}';
+const LOGO_STYLE_HASH = `'sha256-${createHash('sha256').update(LOGO_STYLE).digest('base64')}'`;
+
 /** `/openapi.json` and the `/docs` browser. */
 export async function apiDocsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { validatorUrl: null, deepLinking: true, tryItOutEnabled: false },
+    transformStaticCSP: (header) => header.replace(/style-src ([^;]*)/, `style-src $1 ${LOGO_STYLE_HASH}`),
   });
 }
