@@ -4,33 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** A copy of what `npm run dev` needs, sharing node_modules; removed after the test. */
-async function copyProject(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'auth-sse-dev-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  for (const entry of ['src', 'scripts', 'public', 'package.json'])
-    await cp(join(ROOT, entry), join(dir, entry), { recursive: true });
-  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
-  return address.port;
-}
+import { test } from 'node:test';
+import { copyProject, freePort } from '../support/project.ts';
 
 /** The dev process's combined output, with a way to await a line that has not come yet. */
 function watchOutput(child: ChildProcess) {

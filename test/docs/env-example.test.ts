@@ -46,17 +46,33 @@ test('.env.example names every variable src/config.ts reads, and only those', ()
   const read = variablesReadByConfig();
   const documented = new Set(exampleEntries().keys());
   assert.ok(read.size >= 25, `found the variables config reads (${read.size})`);
-  assert.deepEqual([...read].filter((name) => !documented.has(name)), [], 'missing from .env.example');
-  assert.deepEqual([...documented].filter((name) => !read.has(name)), [], 'in .env.example but never read');
+  assert.deepEqual(
+    [...read].filter((name) => !documented.has(name)),
+    [],
+    'missing from .env.example',
+  );
+  assert.deepEqual(
+    [...documented].filter((name) => !read.has(name)),
+    [],
+    'in .env.example but never read',
+  );
 });
 
 test('the README configuration table has a row for every variable', () => {
   const rows = new Set([...read('README.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)` +\|/gm)].map((m) => m[1]));
-  assert.deepEqual([...variablesReadByConfig()].filter((name) => !rows.has(name)), [], 'missing from README');
+  assert.deepEqual(
+    [...variablesReadByConfig()].filter((name) => !rows.has(name)),
+    [],
+    'missing from README',
+  );
 });
 
 test('every default .env.example shows is the real default', () => {
   const defaults = loadConfig({});
   for (const [name, value] of exampleEntries())
-    assert.deepEqual(loadConfig({ [name]: value }), defaults, `${name}=${value} is what an unset ${name} means`);
+    assert.deepEqual(
+      loadConfig({ [name]: value }),
+      defaults,
+      `${name}=${value} is what an unset ${name} means`,
+    );
 });
