@@ -49,6 +49,7 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     loginWindowMinutes: 15,
     trustProxy: false,
     logLevel: 'info',
+    apiDocs: true,
   });
   assert.deepEqual(DEMO_USERS, [
     { username: 'mark', password: 'pass123' },
@@ -82,6 +83,7 @@ test('every variable is read', () => {
     LOGIN_WINDOW_MINUTES: '30',
     TRUST_PROXY: 'yes',
     LOG_LEVEL: 'warn',
+    API_DOCS: 'on',
   });
   assert.deepEqual(config, {
     debug: false,
@@ -108,6 +110,7 @@ test('every variable is read', () => {
     loginWindowMinutes: 30,
     trustProxy: true,
     logLevel: 'warn',
+    apiDocs: true,
   });
 });
 
@@ -244,4 +247,12 @@ test('every problem is reported at once, each naming its variable', () => {
   assert.deepEqual(names, ['BCRYPT_ROUNDS', 'DATABASE_URL', 'INITIAL_USERS', 'PORT', 'SECRET_KEY']);
   for (const problem of error.problems) assert.ok(error.message.includes(problem));
   assert.match(error.message, /^Invalid configuration:\n {2}- /);
+});
+
+test('API_DOCS follows DEBUG unless set; a bad value is refused by name', () => {
+  assert.equal(loadConfig({}).apiDocs, true);
+  assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET }).apiDocs, false);
+  assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET, API_DOCS: 'true' }).apiDocs, true);
+  assert.equal(loadConfig({ API_DOCS: 'false' }).apiDocs, false);
+  assert.throws(() => loadConfig({ API_DOCS: 'maybe' }), /API_DOCS must be true or false/);
 });
