@@ -10,8 +10,8 @@ const LATEST_ID_WAIT_MS = 1000;
  *
  * The id must be read *before* the handler reads the page's data (an update published in between
  * is then replayed, at worst applied twice, never lost), yet templates render synchronously and
- * most pages never ask for it. So for signed-in GETs of HTML the read starts when the request
- * reaches its handler, without being awaited; the view gets a placeholder, and only a page whose
+ * most pages never ask for it. So for signed-in GETs that may be pages the read starts when the
+ * request reaches its handler, without being awaited; the view gets a placeholder, and only a page whose
  * HTML contains it waits for the id (already in flight, usually already there). If the log cannot
  * answer in time the page renders with an empty id — its stream then starts from "now" — rather
  * than failing or hanging.
@@ -22,7 +22,7 @@ export function registerLastEventIdLocal(app: FastifyInstance, latestId: () => P
 
   app.addHook('preHandler', async (request, reply) => {
     if (!request.user || (request.method !== 'GET' && request.method !== 'HEAD')) return;
-    if (!request.headers.accept?.includes('text/html')) return;
+    if (!mayBePage(request)) return;
     pending.set(
       request,
       settleWithin(latestId(), LATEST_ID_WAIT_MS).then(
@@ -41,6 +41,13 @@ export function registerLastEventIdLocal(app: FastifyInstance, latestId: () => P
     if (id === undefined || typeof payload !== 'string' || !payload.includes(placeholder)) return payload;
     return payload.replaceAll(placeholder, await id);
   });
+}
+
+/** Could the answer be a page? (Not the API, not a stream, not a client asking for JSON only.) */
+function mayBePage(request: FastifyRequest): boolean {
+  if (request.url.startsWith('/api/')) return false;
+  const accept = request.headers.accept ?? '*/*';
+  return accept.includes('text/html') || accept.includes('*/*');
 }
 
 /** The promise's value, or null when it takes longer than `ms` (a rejection still rejects). */
