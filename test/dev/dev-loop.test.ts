@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -41,9 +42,17 @@ function watchOutput(child: ChildProcess) {
 test('npm run dev serves an edited view, an edited client file and an edited server module', {
   timeout: 90_000,
 }, async (t) => {
+  // Registered first so it runs first: the whole process group is gone before the copy is removed.
+  let child: ChildProcess | undefined;
+  t.after(async () => {
+    if (child?.pid === undefined || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    process.kill(-child.pid, 'SIGKILL');
+    await exited;
+  });
   const dir = await copyProject(t);
   const port = await freePort();
-  const child = spawn('npm', ['run', 'dev'], {
+  child = spawn('npm', ['run', 'dev'], {
     cwd: dir,
     detached: true, // its own process group: npm, the watcher and the server stop together
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,9 +64,6 @@ test('npm run dev serves an edited view, an edited client file and an edited ser
       BCRYPT_ROUNDS: '4',
       LOG_LEVEL: 'info',
     },
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
   });
   const out = watchOutput(child);
   const base = `http://127.0.0.1:${port}`;
