@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
 import { createSseConnection } from './connection.ts';
@@ -14,6 +15,17 @@ const StreamQuery = Type.Object({
   lastEventId: Type.Optional(
     Type.String({ maxLength: 32, description: 'Resume after this id (the `Last-Event-ID` header wins)' }),
   ),
+  /**
+   * A page's own channel besides the user's: `?topic=account` also carries messages published to
+   * `<username>#account` (the account page's live lists), which other pages never receive.
+   */
+  topic: Type.Optional(
+    Type.String({
+      pattern: '^[a-z][a-z0-9-]{0,31}$',
+      description:
+        "Also receive this page's own channel: `account` carries the account page's live sessions and security activity (published to `<username>#account`)",
+    }),
+  ),
 });
 
 const STREAM_DESCRIPTION = `The user's Server-Sent Events. Each message is one event: \`id: <monotonic id>\` and
@@ -22,10 +34,11 @@ const STREAM_DESCRIPTION = `The user's Server-Sent Events. Each message is one e
 (the schema is the \`message\` of \`POST /api/events\`).
 
 Resume: send \`Last-Event-ID\` (or \`?lastEventId=\`) and every message after that id is replayed in
-order, then the stream goes live. Control events: \`event: auth\` (\`{"reason": "logout|logout-all|expired|revoked|removed",
+order, then the stream goes live. Control events: \`event: auth\` (\`{"reason": "logout|logout-all|expired|revoked|removed|password-changed",
 "redirect": "/login"}\`) ends the stream when its session ends; \`event: reload\` (\`{"reason": "replay-gap"}\`)
-when the missed messages are no longer kept. \`retry:\` is sent on open and a comment line every
-SSE_HEARTBEAT_SECONDS.`;
+when the missed messages are no longer kept; \`event: renew\` (\`{"url": "/api/session/refresh"}\`) once the
+session is past half its life, so a page that only holds a stream can renew it (SSEXI.js posts to the URL).
+\`retry:\` is sent on open and a comment line every SSE_HEARTBEAT_SECONDS.`;
 
 const streamSchema = {
   summary: 'The event stream',
@@ -92,6 +105,7 @@ export default async function streamRoutes(
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+      const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
       const res = reply.raw;
@@ -100,10 +114,17 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
-        issuedAt: user.issuedAt,
+        topic,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
+        // the page to renew before the token runs out.
         expiresAtMs: user.expiresAt * 1000,
+        renewal: {
+          lifetimeMs: app.auth.tokenLifetimeSeconds * 1000,
+          capMs: user.session.absoluteExpiresAt * 1000,
+          url: SESSION_REFRESH_URL,
+        },
         maxBufferedBytes: config.sseMaxBufferedBytes,
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
@@ -116,7 +137,8 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
+        const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
+        const window = await log.readAfter(recipients, requested, config.sseReplayLimit);
         const plan = planResume(requested, window, config.sseReplayLimit);
         if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
         else connection.goLive(plan.events);
