@@ -22,7 +22,13 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 /** Multipart bounds: forms here have a handful of short fields (16 KiB each at most). */
-const MULTIPART_LIMITS = { fields: 50, fieldNameSize: 100, fieldSize: 16 * 1024, files: 0, parts: 60 } as const;
+const MULTIPART_LIMITS = {
+  fields: 50,
+  fieldNameSize: 100,
+  fieldSize: 16 * 1024,
+  files: 0,
+  parts: 60,
+} as const;
 
 /** A multipart form past its bounds: a file part, a field value or name cut at its limit. */
 export class FormTooLargeError extends Error {
@@ -45,7 +51,8 @@ export async function registerForms(app: FastifyInstance, opts: { secure: boolea
     const body: Record<string, string | string[]> = {};
     for await (const part of request.parts()) {
       if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
-      if (part.valueTruncated || part.fieldnameTruncated) throw new FormTooLargeError(`field ${part.fieldname}`);
+      if (part.valueTruncated || part.fieldnameTruncated)
+        throw new FormTooLargeError(`field ${part.fieldname}`);
       const value = String(part.value);
       const seen = body[part.fieldname];
       body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
@@ -74,4 +81,16 @@ export async function registerForms(app: FastifyInstance, opts: { secure: boolea
 /** True when the request authenticates with `Authorization` (and therefore not with the cookie). */
 export function isBearerRequest(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined;
+}
+
+/**
+ * A plain form post (the browser navigates) rather than a fetch (SSEXI.js's `sx-post`, a script):
+ * it gets a page or a redirect, not JSON. Browsers say which by `Sec-Fetch-Mode`; without it, an
+ * `Accept` that asks for HTML decides.
+ */
+export function isNavigation(request: FastifyRequest): boolean {
+  if (request.headers['sx-request'] !== undefined) return false;
+  const mode = request.headers['sec-fetch-mode'];
+  if (mode !== undefined) return mode === 'navigate';
+  return (request.headers.accept ?? '').includes('text/html');
 }
