@@ -5,7 +5,7 @@ import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
 import { clientInfo, currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
 import { isNavigation } from '../web/forms.ts';
-import type { ActivityLog } from './activity.ts';
+import { ACTIVITY_SHOWN, type ActivityLog } from './activity.ts';
 import { sendFailure } from './http.ts';
 import { SessionParams } from './schemas.ts';
 import type { AccountService, Failure } from './service.ts';
@@ -51,17 +51,16 @@ export default async function accountRoutes(
     params: { errors?: Record<string, string>; values?: object; notice?: string | null } = {},
   ) => {
     const user = currentUser(request);
-    // Read before the data: anything published while the page renders is replayed, never lost.
-    const lastEventId = await app.events.latestId();
+    // `lastEventId` comes with the view, read before this handler (src/events/view-locals.ts), for
+    // the page and for a form answered with the page again: a push meanwhile is replayed, not lost.
     const [sessions, recent] = await Promise.all([
       app.auth.sessions.listActive(user.id, Math.floor(Date.now() / 1000)),
       activity.recent(user.id),
     ]);
     return reply.view('account.njk', {
-      lastEventId,
       sessions: sessions.map((row) => sessionView(row, user.tokenId)),
       activity: recent.map(activityView),
-      csrf: reply.generateCsrf(),
+      activityShown: ACTIVITY_SHOWN,
       minLength: config.passwordMinLength,
       errors: {},
       values: { email: '' },

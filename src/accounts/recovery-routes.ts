@@ -76,9 +76,12 @@ export default async function recoveryRoutes(
     },
   );
 
-  app.get('/forgot-password', async (_request, reply) =>
-    reply.view('forgot-password.njk', { sent: null, error: null }),
-  );
+  const renderForgot = (
+    reply: FastifyReply,
+    params: { email?: string; sent?: string; error?: string; errors?: { email?: string } },
+  ) => reply.view('forgot-password.njk', { email: '', sent: null, error: null, errors: {}, ...params });
+
+  app.get('/forgot-password', async (_request, reply) => renderForgot(reply, {}));
 
   app.post<{ Body: Static<typeof ForgotForm> }>(
     '/forgot-password',
@@ -86,15 +89,13 @@ export default async function recoveryRoutes(
     async (request, reply) => {
       const email = request.body.email.trim();
       if (!EMAIL_PATTERN.test(email))
-        return reply
-          .code(400)
-          .view('forgot-password.njk', { sent: null, error: 'This is not an email address.' });
+        return renderForgot(reply.code(400), { email, errors: { email: 'This is not an email address.' } });
       const result = await accounts.requestReset(email, clientInfo(request));
       if (!result.ok) {
         if (result.retryAfter) reply.header('retry-after', String(result.retryAfter));
-        return reply.code(result.status).view('forgot-password.njk', { sent: null, error: result.error });
+        return renderForgot(reply.code(result.status), { email, error: result.error });
       }
-      return reply.view('forgot-password.njk', { sent: RESET_ACCEPTED.message, error: null });
+      return renderForgot(reply, { sent: RESET_ACCEPTED.message });
     },
   );
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isNavigation } from '../web/forms.ts';
 
 /** How long a page waits for the newest event id before it renders without one. */
 const LATEST_ID_WAIT_MS = 1000;
@@ -10,9 +11,10 @@ const LATEST_ID_WAIT_MS = 1000;
  *
  * The id must be read *before* the handler reads the page's data (an update published in between
  * is then replayed, at worst applied twice, never lost), yet templates render synchronously and
- * most pages never ask for it. So for signed-in GETs that may be pages the read starts when the
- * request reaches its handler, without being awaited; the view gets a placeholder, and only a page whose
- * HTML contains it waits for the id (already in flight, usually already there). If the log cannot
+ * most pages never ask for it. So for signed-in GETs that may be pages, and form navigations
+ * (which may answer with their page again), the read starts when the request reaches its
+ * handler, without being awaited; the view gets a placeholder, and only a page whose HTML
+ * contains it waits for the id (already in flight, usually already there). If the log cannot
  * answer in time the page renders with an empty id — its stream then starts from "now" — rather
  * than failing or hanging.
  */
@@ -21,8 +23,11 @@ export function registerLastEventIdLocal(app: FastifyInstance, latestId: () => P
   const pending = new WeakMap<FastifyRequest, Promise<string>>();
 
   app.addHook('preHandler', async (request, reply) => {
-    if (!request.user || (request.method !== 'GET' && request.method !== 'HEAD')) return;
-    if (!mayBePage(request)) return;
+    if (!request.user) return;
+    // A form post answered with its page again (a refused field) is a page too.
+    const read =
+      request.method === 'GET' || request.method === 'HEAD' ? mayBePage(request) : isNavigation(request);
+    if (!read) return;
     pending.set(
       request,
       settleWithin(latestId(), LATEST_ID_WAIT_MS).then(

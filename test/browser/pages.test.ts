@@ -7,14 +7,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { buildClient } from '../../scripts/build-client.ts';
-import { startApp } from '../support/app.ts';
+import { createAccountTokenStore } from '../../src/accounts/account-tokens.ts';
+import { createUserEmails } from '../../src/accounts/user-emails.ts';
+import { type RunningApp, startApp } from '../support/app.ts';
 import { type AxeViolation, runAxe } from './axe.ts';
 import { newContext, openPage, skipReason, useBrowser } from './browser.ts';
 
 interface PageCase {
   /** What the test title calls it. */
   name: string;
-  path: string;
+  /** Where it is, or how to make it (a fresh single-use link, say) in the running app. */
+  path: string | ((app: RunningApp) => Promise<string>);
   /** Sign in as mark first. */
   login?: boolean;
   /** Puts the page in the state worth checking (after it loaded), e.g. a long list or an error. */
@@ -25,6 +28,22 @@ interface PageCase {
 
 /** A title of 200 characters without a space: it must wrap, not widen the page. */
 const LONG_TITLE = 'Pneumonoultramicroscopicsilicovolcanoconiosis'.repeat(5).slice(0, 200);
+
+/** A password-reset link of mark's, as the mail would carry it (his address verified first). */
+async function resetLink({ app }: RunningApp): Promise<string> {
+  const mark = await app.auth.users.findByUsername('mark');
+  if (!mark) throw new Error('mark is a demo user');
+  const emails = createUserEmails(app.db);
+  await emails.set(mark.id, 'mark@example.com');
+  await emails.markVerified(mark.id, 'mark@example.com');
+  const token = await createAccountTokenStore(app.db).issue(
+    mark.id,
+    'reset-password',
+    'mark@example.com',
+    600,
+  );
+  return `/reset-password?token=${token}`;
+}
 
 export const PAGES: PageCase[] = [
   { name: 'login form', path: '/login' },
@@ -60,6 +79,74 @@ export const PAGES: PageCase[] = [
   },
   { name: 'not found', path: '/no-such-page' },
   { name: 'not found, signed in', path: '/no-such-page', login: true },
+  { name: 'sign-up form', path: '/register' },
+  {
+    name: 'sign-up form with an error at every field',
+    path: '/register',
+    prepare: async (page) => {
+      await page.fill('input[name=username]', 'mark');
+      await page.fill('input[name=password]', 'password');
+      await page.fill('input[name=password_confirm]', 'something else');
+      await page.fill('input[name=email]', 'not an address');
+      await page.click('#register-form button[type=submit]');
+      await page.locator('#password-error').waitFor();
+    },
+  },
+  { name: 'forgot-password form', path: '/forgot-password' },
+  {
+    name: 'forgot-password form, link sent',
+    path: '/forgot-password',
+    prepare: async (page) => {
+      await page.fill('input[name=email]', 'someone@example.com');
+      await page.click('#forgot-form button[type=submit]');
+      await page.locator('#forgot-notice').waitFor();
+    },
+  },
+  { name: 'reset-password page, invalid link', path: '/reset-password?token=made-up' },
+  {
+    name: 'reset-password form with an error',
+    path: resetLink,
+    prepare: async (page) => {
+      await page.fill('input[name=new_password]', 'a long new passphrase');
+      await page.fill('input[name=new_password_confirm]', 'a different passphrase');
+      await page.click('#reset-form button[type=submit]');
+      await page.locator('#new-password-confirm-error').waitFor();
+    },
+  },
+  { name: 'verify-email page (the mailed link)', path: '/verify-email?token=from-the-mail' },
+  { name: 'verify-email page, invalid link, signed in', path: '/verify-email', login: true },
+  {
+    name: 'account page, its email unverified, other sessions live, a notice',
+    path: '/account',
+    login: true,
+    prepare: async (page, base) => {
+      await page.fill('#email', 'mark.with.a.rather.long.address@example.com');
+      await page.click('#email-form button[type=submit]');
+      await page.locator('#account-notice').waitFor();
+      await page.locator('#connection[data-state=live]').waitFor();
+      // Sign-ins elsewhere arrive over the stream: rows appended, activity prepended, toasts.
+      for (const userAgent of [
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1',
+        'curl/8.0',
+      ])
+        await page.request.post(`${base}/api/login`, {
+          data: { username: 'mark', password: 'pass123' },
+          headers: { 'user-agent': userAgent },
+        });
+      await page.waitForFunction(() => document.querySelectorAll('#session-list li').length === 3);
+      await page.locator('.toast').first().waitFor();
+    },
+  },
+  {
+    name: 'account page with a refused field',
+    path: '/account',
+    login: true,
+    prepare: async (page) => {
+      await page.fill('#delete-password', 'not my password');
+      await page.click('#delete-form button[type=submit]');
+      await page.locator('#delete-password-error').waitFor();
+    },
+  },
 ];
 
 const VIEWPORTS = [
@@ -99,7 +186,8 @@ for (const pageCase of PAGES)
       const { page } = tab;
       await page.setViewportSize({ width: viewport.width, height: viewport.height });
       await page.emulateMedia({ colorScheme: viewport.colorScheme, reducedMotion: 'reduce' });
-      const url = `${app.url}${pageCase.path}`;
+      const path = typeof pageCase.path === 'string' ? pageCase.path : await pageCase.path(app);
+      const url = `${app.url}${path}`;
       await (pageCase.visit ? pageCase.visit(page, url) : page.goto(url));
       await pageCase.prepare?.(page, app.url);
 
@@ -116,9 +204,10 @@ for (const pageCase of PAGES)
       );
       assert.deepEqual(violations, [], describe(violations));
       assert.deepEqual(await tab.violations(), [], 'no CSP violation');
-      // The browser logs every 4xx document it loads (the 404 page, the 401 login form); nothing else.
+      // The browser logs every 4xx document it loads (the 404 page, a form answered again with its
+      // errors, an invalid link); nothing else.
       assert.deepEqual(
-        tab.errors.filter((text) => !/responded with a status of (401|404)/.test(text)),
+        tab.errors.filter((text) => !/responded with a status of (400|401|404)/.test(text)),
         [],
         'no console error',
       );

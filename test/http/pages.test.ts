@@ -197,3 +197,19 @@ test('static files are served from /static/; unknown paths are 404', async (t) =
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /Not Found/);
 });
+
+test('the shell links the live page and the account page, marking the one shown', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const nav = async (path: string) => {
+    const html = await (await browser.fetch(path)).text();
+    const links = [...html.matchAll(/<a class="nav-link" href="([^"]+)"( aria-current="page")?>([^<]+)</g)];
+    return links.map(([, href, current, label]) => `${label} ${href}${current ? ' (current)' : ''}`);
+  };
+  assert.deepEqual(await nav('/protected'), ['Courses /protected (current)', 'Account /account']);
+  assert.deepEqual(await nav('/account'), ['Courses /protected', 'Account /account (current)']);
+  assert.deepEqual(await nav('/account?notice=email-sent'), [
+    'Courses /protected',
+    'Account /account (current)',
+  ]);
+});
