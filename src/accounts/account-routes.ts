@@ -7,6 +7,14 @@ import type { Config } from '../config.ts';
 import { isNavigation } from '../web/forms.ts';
 import { ACTIVITY_SHOWN, type ActivityLog } from './activity.ts';
 import { sendFailure } from './http.ts';
+import {
+  accountPageSchema,
+  deleteFormSchema,
+  emailFormSchema,
+  passwordFormSchema,
+  revokeFormSchema,
+  revokeOthersFormSchema,
+} from './page-schemas.ts';
 import { SessionParams } from './schemas.ts';
 import type { AccountService, Failure } from './service.ts';
 import { activityView, sessionView } from './view-models.ts';
@@ -81,7 +89,7 @@ export default async function accountRoutes(
 
   app.get<{ Querystring: Static<typeof AccountQuery> }>(
     '/account',
-    { schema: { querystring: AccountQuery }, preHandler: app.requirePageUser },
+    { schema: { ...accountPageSchema, querystring: AccountQuery }, preHandler: app.requirePageUser },
     async (request, reply) =>
       renderAccount(request, reply, {
         notice: request.query.notice ? NOTICES[request.query.notice as keyof typeof NOTICES] : null,
@@ -90,7 +98,7 @@ export default async function accountRoutes(
 
   app.post<{ Body: Static<typeof PasswordForm> }>(
     '/account/password',
-    { schema: { body: PasswordForm }, ...guard },
+    { schema: { ...passwordFormSchema, body: PasswordForm }, ...guard },
     async (request, reply) => {
       const { current_password, new_password, new_password_confirm } = request.body;
       if (new_password !== new_password_confirm) {
@@ -107,7 +115,7 @@ export default async function accountRoutes(
 
   app.post<{ Body: Static<typeof EmailForm> }>(
     '/account/email',
-    { schema: { body: EmailForm }, ...guard },
+    { schema: { ...emailFormSchema, body: EmailForm }, ...guard },
     async (request, reply) => {
       const email = request.body.email.trim();
       if (!EMAIL_PATTERN.test(email)) {
@@ -125,7 +133,7 @@ export default async function accountRoutes(
 
   app.post<{ Params: Static<typeof SessionParams> }>(
     '/account/sessions/:id/revoke',
-    { schema: { params: SessionParams }, ...guard },
+    { schema: { ...revokeFormSchema, params: SessionParams }, ...guard },
     async (request, reply) => {
       const user = currentUser(request);
       if (!(await accounts.revokeSession(user, request.params.id, clientInfo(request))))
@@ -134,14 +142,18 @@ export default async function accountRoutes(
     },
   );
 
-  app.post('/account/sessions/revoke-others', guard, async (request, reply) => {
-    await accounts.revokeOtherSessions(currentUser(request), clientInfo(request));
-    return done(request, reply, 'others-revoked');
-  });
+  app.post(
+    '/account/sessions/revoke-others',
+    { schema: revokeOthersFormSchema, ...guard },
+    async (request, reply) => {
+      await accounts.revokeOtherSessions(currentUser(request), clientInfo(request));
+      return done(request, reply, 'others-revoked');
+    },
+  );
 
   app.post<{ Body: Static<typeof DeleteForm> }>(
     '/account/delete',
-    { schema: { body: DeleteForm }, ...guard },
+    { schema: { ...deleteFormSchema, body: DeleteForm }, ...guard },
     async (request, reply) => {
       const result = await accounts.deleteAccount(
         currentUser(request),

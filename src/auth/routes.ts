@@ -4,6 +4,8 @@ import type { Config } from '../config.ts';
 import { isSameOriginNavigation } from '../web/origin-check.ts';
 import { safeRedirectPath } from '../web/redirects.ts';
 import {
+  badInput,
+  csrfRefused,
   errorResponse,
   FORM_CONTENT_TYPES,
   htmlPage,
@@ -14,15 +16,7 @@ import {
 import { clearAuthCookie, readToken } from './cookies.ts';
 import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { clientInfo, currentUser, setSessionCookie } from './plugin.ts';
-import {
-  badInput,
-  csrfRefused,
-  MeBody,
-  notSignedIn,
-  RefreshedBody,
-  TokenBody,
-  throttled,
-} from './schemas.ts';
+import { MeBody, notSignedIn, RefreshedBody, TokenBody, throttled } from './schemas.ts';
 
 const LOGIN_ERROR = 'Invalid username or password';
 /** The same words whichever limit (account or address) was hit, so neither is revealed. */

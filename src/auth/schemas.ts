@@ -50,11 +50,3 @@ export const throttled = errorResponse(
   'Too many failed logins (see Retry-After)',
   'Too many failed logins. Try again in 60 seconds.',
 );
-export const badInput = errorResponse(
-  'Malformed body or fields',
-  'Invalid request: body/username must be string',
-);
-export const csrfRefused = errorResponse(
-  'Missing or wrong CSRF token, or a cross-site request',
-  'Invalid csrf token',
-);

@@ -44,6 +44,11 @@ export const openApiCollector = fp(
         info: { title: 'auth-sse', version, description: DESCRIPTION },
         tags: [
           { name: 'auth', description: 'Sign in and out (JSON API)' },
+          {
+            name: 'accounts',
+            description:
+              'Sign-up, sessions, password, email verification and reset, account deletion (JSON API)',
+          },
           { name: 'courses', description: 'The demo feature: changes are pushed to every open stream' },
           { name: 'events', description: 'Server-Sent Events and publishing to them' },
           { name: 'pages', description: 'HTML pages and the forms on them' },

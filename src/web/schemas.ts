@@ -38,3 +38,29 @@ export function redirect(description: string) {
 export function noContent(description: string) {
   return { description, type: 'null' };
 }
+
+/** A body that does not fit the route's schema (the error handler's answer). */
+export const badInput = errorResponse(
+  'Malformed body or fields',
+  'Invalid request: body/username must be string',
+);
+
+/** A cookie-authenticated change without its CSRF token, or from another site (src/web/forms.ts). */
+export const csrfRefused = errorResponse(
+  'Missing or wrong CSRF token, or a cross-site request',
+  'Invalid csrf token',
+);
+
+/**
+ * An answer of a form route that is a page for a form navigation (the form again, with its
+ * errors) and `{error}` JSON for a fetch (`sx-post`) or a body that does not fit the schema.
+ */
+export function pageOrError(description: string, example: string) {
+  return {
+    description,
+    content: {
+      'text/html': { schema: { type: 'string' } },
+      'application/json': { schema: errorResponse(description, example) },
+    },
+  };
+}

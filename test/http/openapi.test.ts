@@ -120,6 +120,17 @@ test('/openapi.json is valid OpenAPI 3.1 and documents every route the app has',
   // Spot checks of what the document says, not only that it says something.
   const stream = doc.paths['/protected/events/{username}']?.get;
   assert.ok(stream?.responses['200']?.content?.['text/event-stream'], 'the stream is text/event-stream');
+  const streamQuery = (stream?.parameters ?? []) as { name: string; in: string }[];
+  assert.ok(
+    streamQuery.some((p) => p.name === 'topic' && p.in === 'query'),
+    'the account page’s ?topic= is documented',
+  );
+  assert.deepEqual(Object.keys(doc.paths['/api/sessions/{id}']?.delete?.responses ?? {}).sort(), [
+    '204',
+    '401',
+    '403',
+    '404',
+  ]);
   const publish = doc.paths['/api/events']?.post?.requestBody?.content['application/json']?.schema;
   assert.deepEqual(publish?.required, ['to', 'message']);
   assert.deepEqual(Object.keys(doc.paths['/add_course']?.post?.requestBody?.content ?? {}).sort(), [
