@@ -32,7 +32,7 @@ export interface SseMessage {
 
 /** Data of the named `auth` control event: the session ended, go to `redirect` and stop. */
 export interface AuthEventData {
-  reason: 'logout' | 'logout-all' | 'expired' | 'revoked' | 'removed' | (string & {});
+  reason: 'logout' | 'logout-all' | 'expired' | 'revoked' | 'removed' | 'password-changed' | (string & {});
   /** A same-origin path; anything else is ignored in favour of the login page. */
   redirect?: string;
 }
