@@ -63,8 +63,24 @@ try {
   await shot(desktop, 'live-dark');
 
   if (app.hasRoute({ method: 'GET', url: '/account' })) {
+    // Something to show: a phone signed in too, a mistyped password, an address awaiting its link.
+    const signIns = [
+      ['pass123', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1'],
+      ['pass1234', 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0'],
+    ];
+    for (const [password, userAgent] of signIns)
+      await desktop.request.post(`${base}/api/login`, {
+        data: { username: 'mark', password },
+        headers: { 'user-agent': userAgent ?? '' },
+      });
     await desktop.emulateMedia({ colorScheme: 'light' });
     await desktop.goto(`${base}/account`);
+    await desktop.fill('#email', 'mark@example.com');
+    await Promise.all([
+      desktop.waitForURL(/notice=email-sent/),
+      desktop.click('#email-form button[type=submit]'),
+    ]);
+    await desktop.locator('#connection[data-state=live]').waitFor();
     await shot(desktop, 'account');
   }
 
