@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import accountsPlugin from './accounts/plugin.ts';
+import authApiRoutes from './auth/api-routes.ts';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
@@ -55,6 +56,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(eventsPlugin, { config });
   await app.register(healthRoutes);
   await app.register(authRoutes, { config });
+  await app.register(authApiRoutes, { config });
   await app.register(coursesPlugin);
   await app.register(accountsPlugin, { config });
   if (config.apiDocs) await app.register(apiDocsRoutes);

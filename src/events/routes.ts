@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { SESSION_REFRESH_URL } from '../auth/api-routes.ts';
 import { currentUser } from '../auth/plugin.ts';
-import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
 import { createSseConnection } from './connection.ts';
