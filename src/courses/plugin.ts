@@ -1,25 +1,53 @@
+/**
+ * The demo feature: a per-user course list that updates live in every open tab.
+ *
+ * Every change is stored and announced together or not at all (`app.events.transaction`), and
+ * announces only what changed — the added item, the renamed item, the removed id — rendered by
+ * the same partial the page uses, so a push and a reload never disagree and a long list costs
+ * each push nothing. (Pushing the whole list on every add let one account store quadratic bytes.)
+ * One account holds at most COURSES_MAX_PER_USER courses. Another user's course id is a 404, as
+ * if it did not exist.
+ */
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import type { Config } from '../config.ts';
+import type { SseMessage } from '../events/messages.ts';
+import { isNavigation } from '../web/forms.ts';
 import { errorResponse, FORM_CONTENT_TYPES, htmlPage, redirect, SIGNED_IN } from '../web/schemas.ts';
-import { createCourseRepository, MAX_COURSE_TITLE_LENGTH } from './repository.ts';
+import { CourseLimitError, CourseNotFoundError } from './errors.ts';
+import { type Course, createCourseRepository, MAX_COURSE_TITLE_LENGTH } from './repository.ts';
 
-const CourseForm = Type.Object({
-  course_title: Type.String({
-    minLength: 1,
-    maxLength: MAX_COURSE_TITLE_LENGTH,
-    pattern: '\\S',
-    examples: ['Linear Algebra'],
-  }),
-  _csrf: Type.Optional(Type.String({ description: 'The CSRF token (not needed with a bearer token)' })),
+/** The id of the list on the protected page; an add appends to it. */
+export const COURSE_LIST_ID = 'course-list';
+/** The id of one course's item; a rename replaces it, a delete removes it. */
+export const courseItemId = (id: number) => `course-${id}`;
+
+const CourseTitle = Type.String({
+  minLength: 1,
+  maxLength: MAX_COURSE_TITLE_LENGTH,
+  pattern: '\\S',
+  description: 'Surrounding spaces are trimmed',
+  examples: ['Linear Algebra'],
 });
-const CourseBody = Type.Object(
-  { id: Type.Integer(), title: Type.String() },
-  {
-    description: 'Stored and pushed to every open stream of the user',
-    examples: [{ id: 7, title: 'Linear Algebra' }],
-  },
+const CsrfField = Type.Optional(
+  Type.String({
+    description: 'CSRF token of a form post (fetch sends x-csrf-token; bearer requests need none)',
+  }),
 );
+const CourseForm = Type.Object({ course_title: CourseTitle, _csrf: CsrfField });
+const DeleteForm = Type.Union([Type.Object({ _csrf: CsrfField }), Type.Null()]);
+const CourseParams = Type.Object({
+  id: Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'Course id' }),
+});
+type CourseForm = Static<typeof CourseForm>;
+type CourseParams = Static<typeof CourseParams>;
+
+const courseBody = (description: string) =>
+  Type.Object(
+    { id: Type.Integer({ minimum: 1 }), title: Type.String() },
+    { description, examples: [{ id: 7, title: 'Linear Algebra' }] },
+  );
 /** The refusals every course change shares. */
 const courseErrors = {
   400: errorResponse(
@@ -31,14 +59,30 @@ const courseErrors = {
     'Missing or wrong CSRF token (cookie callers), or a cross-site request',
     'Invalid csrf token',
   ),
+  413: errorResponse('Body too large', 'Request body is too large'),
+  415: errorResponse('Unsupported content type', 'Unsupported Media Type'),
+};
+const notFound = errorResponse('The user has no course with this id', 'No such course');
+/** Where a form post without JavaScript (Sec-Fetch-Mode: navigate) is sent. */
+const backToPage = redirect('A form navigation (no JavaScript): back to /protected');
+/** What every course change takes: form encodings or JSON, a signed-in caller. */
+const change = {
+  tags: ['courses'],
+  consumes: [...FORM_CONTENT_TYPES, 'application/json'],
+  security: SIGNED_IN,
 };
 
-/** The id of the element on the protected page that holds the list; pushes target it. */
-export const COURSE_LIST_ID = 'course-list';
-
-/** The demo feature: a per-user course list that updates live in every open tab. */
-export default async function coursesPlugin(app: FastifyInstance) {
-  const courses = createCourseRepository(app.db);
+export default async function coursesPlugin(app: FastifyInstance, opts: { config: Config }) {
+  const max = opts.config.coursesMaxPerUser;
+  const courses = createCourseRepository(app.db, app.dbDialect);
+  // app.csrfProtection lets bearer requests through (src/web/forms.ts): cookie callers need the token.
+  const guards = { preHandler: [app.requireApiUser, app.csrfProtection] };
+  /** The partial the page renders for one course, off any request (so without a CSRF field). */
+  const renderItem = async (course: Course) =>
+    (await app.view('partials/course-item.njk', { course })).trim();
+  /** A form navigation gets the page back; fetch and API callers get JSON. */
+  const answer = <T>(request: FastifyRequest, reply: FastifyReply, status: number, body: T) =>
+    isNavigation(request) ? reply.redirect('/protected', 303) : reply.code(status).send(body);
 
   app.get(
     '/protected',
@@ -59,35 +103,107 @@ export default async function coursesPlugin(app: FastifyInstance) {
     },
   );
 
-  app.post<{ Body: Static<typeof CourseForm> }>(
+  app.post<{ Body: CourseForm }>(
     '/add_course',
     {
       schema: {
+        ...change,
         summary: 'Add a course',
-        description: 'A form navigation is redirected to /protected; a fetch (`sx-post`) gets the course.',
-        tags: ['courses'],
-        consumes: [...FORM_CONTENT_TYPES, 'application/json'],
-        security: SIGNED_IN,
+        description: 'Stores the course and appends it to the list on every open page of the user.',
         body: CourseForm,
         response: {
-          201: CourseBody,
-          303: redirect('A form navigation: back to /protected'),
+          201: courseBody('Added'),
+          303: backToPage,
           ...courseErrors,
+          409: errorResponse(
+            'The user already has COURSES_MAX_PER_USER courses',
+            'You already have 500 courses, the most one account may have',
+          ),
         },
       },
-      preHandler: [app.requireApiUser, app.csrfProtection],
+      ...guards,
     },
     async (request, reply) => {
       const user = currentUser(request);
-      const course = await courses.add(user.id, request.body.course_title.trim());
-      // Rendered off the reply: a page fragment for the stream, not this response's body.
-      const list = (
-        await app.view('partials/course-list.njk', { courses: await courses.listForUser(user.id) })
-      ).trim();
-      await app.events.publish(user.username, { html: { [COURSE_LIST_ID]: list } });
-      // A plain form post (no JavaScript) gets the page back; fetch callers get the new course.
-      if (request.headers['sec-fetch-mode'] === 'navigate') return reply.redirect('/protected', 303);
-      return reply.code(201).send({ id: course.id, title: course.title });
+      const course = await app.events.transaction(async (trx, publish) => {
+        const added = await createCourseRepository(trx, app.dbDialect).add(
+          user.id,
+          request.body.course_title.trim(),
+          max,
+        );
+        if (!added) throw new CourseLimitError(max);
+        const message: SseMessage = {
+          html: { [COURSE_LIST_ID]: { content: await renderItem(added), swap: 'append' } },
+        };
+        await publish(user.username, message);
+        return added;
+      });
+      return answer(request, reply, 201, { id: course.id, title: course.title });
+    },
+  );
+
+  app.post<{ Body: CourseForm; Params: CourseParams }>(
+    '/courses/:id/rename',
+    {
+      schema: {
+        ...change,
+        summary: 'Rename a course',
+        description: "Renames one of the user's courses and replaces it on every open page.",
+        params: CourseParams,
+        body: CourseForm,
+        response: { 200: courseBody('Renamed'), 303: backToPage, ...courseErrors, 404: notFound },
+      },
+      ...guards,
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const id = Number(request.params.id);
+      const course = await app.events.transaction(async (trx, publish) => {
+        const renamed = await createCourseRepository(trx, app.dbDialect).rename(
+          user.id,
+          id,
+          request.body.course_title.trim(),
+        );
+        if (!renamed) throw new CourseNotFoundError();
+        // A plain fragment whose root has the target's tag: SSEXI.js (and the original library)
+        // replaces the item's attributes and children with it.
+        await publish(user.username, { html: { [courseItemId(id)]: await renderItem(renamed) } });
+        return renamed;
+      });
+      return answer(request, reply, 200, { id: course.id, title: course.title });
+    },
+  );
+
+  app.post<{ Params: CourseParams }>(
+    '/courses/:id/delete',
+    {
+      schema: {
+        ...change,
+        summary: 'Delete a course',
+        description: "Deletes one of the user's courses and removes it from every open page.",
+        params: CourseParams,
+        body: DeleteForm,
+        response: {
+          200: Type.Object(
+            { id: Type.Integer({ minimum: 1 }) },
+            { description: 'Deleted', examples: [{ id: 7 }] },
+          ),
+          303: backToPage,
+          ...courseErrors,
+          404: notFound,
+        },
+      },
+      ...guards,
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const id = Number(request.params.id);
+      await app.events.transaction(async (trx, publish) => {
+        if (!(await createCourseRepository(trx, app.dbDialect).remove(user.id, id)))
+          throw new CourseNotFoundError();
+        await publish(user.username, { html: { [courseItemId(id)]: { swap: 'remove' } } });
+      });
+      return answer(request, reply, 200, { id });
     },
   );
 }

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin';
+import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
+import type { Database } from '../db/schema.ts';
 import { createHub } from './hub.ts';
 import { createLocalBackend } from './local-backend.ts';
 import {
@@ -13,11 +15,14 @@ import publishRoutes from './publish-routes.ts';
 import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
-import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
+import type { EventBackend, EventBus, EventLog, StoredEvent, TransactionWork } from './types.ts';
 import { registerLastEventIdLocal } from './view-locals.ts';
 
 /** How long shutdown waits for ended streams to flush their last bytes. */
 const STREAM_FLUSH_MS = 1000;
+
+/** Inside `Events.transaction`: stores a message for `to` with the transaction's other writes. */
+export type PublishInTransaction = (to: string, message: SseMessage) => Promise<StoredEvent>;
 
 export interface Events {
   /**
@@ -25,6 +30,17 @@ export interface Events {
    * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input.
    */
   publish(to: string, message: SseMessage): Promise<StoredEvent>;
+  /**
+   * A feature's writes and the messages announcing them, together or not at all: `work` runs in
+   * one database transaction, and `publish` inside it checks the message first (a refusal throws
+   * and rolls every write back), then stores it.
+   * - log in the database: the message commits with the writes; streams hear of it afterwards.
+   * - log in Redis: the message is stored and delivered (one atomic script) before the database
+   *   commits, so a Redis failure rolls the writes back (nothing half-done). Should the commit
+   *   itself then fail, streams have seen a change the database does not hold: a reload shows the
+   *   truth. The other order could lose a change for every open page instead.
+   */
+  transaction<T>(work: (trx: Transaction<Database>, publish: PublishInTransaction) => Promise<T>): Promise<T>;
   /** The newest event id: a page rendered now lets its stream resume from it (no render race). */
   latestId(): Promise<number>;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
@@ -59,6 +75,7 @@ export default fp(
     const { config } = opts;
     const retention = {
       perRecipient: config.sseReplayLimit,
+      bytesPerRecipient: config.sseLogMaxBytes,
       maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000,
     };
     const backend: EventBackend = config.redisUrl
@@ -68,11 +85,32 @@ export default fp(
           retention,
           onError: (err) => app.log.error({ err }, 'event bus error'),
         })
-      : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
+      : createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
-    // A message larger than half the send-buffer cap would get every stream dropped, forever.
-    const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
+    // A message larger than half the send-buffer cap would get every stream dropped, forever; one
+    // past the log's budget or a replay's would never be replayed (every resume would reload).
+    const maxMessageBytes = Math.min(
+      Math.floor(config.sseMaxBufferedBytes / 2),
+      config.sseLogMaxBytes,
+      config.sseReplayMaxBytes,
+    );
+    /** The JSON of a message fit to store, or a thrown InvalidMessageError / MessageTooLargeError. */
+    const encode = (to: string, message: SseMessage): string => {
+      if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
+      const problem = messageProblem(message);
+      if (problem !== null) throw new InvalidMessageError(problem);
+      const data = JSON.stringify(message);
+      const bytes = Buffer.byteLength(data);
+      if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
+      return data;
+    };
+    const transact =
+      backend.transact?.bind(backend) ??
+      (<T>(work: TransactionWork<T>) =>
+        app.db
+          .transaction()
+          .execute((trx) => work(trx, (recipient, data) => backend.publish(recipient, data))));
 
     // Session changes reach every instance (this one included) over the bus: each forgets what
     // it cached about them and ends or extends the streams concerned.
@@ -137,14 +175,10 @@ export default fp(
       log,
       bus,
       async publish(to, message) {
-        if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
-        const problem = messageProblem(message);
-        if (problem !== null) throw new InvalidMessageError(problem);
-        const data = JSON.stringify(message);
-        const bytes = Buffer.byteLength(data);
-        if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
-        return backend.publish(to, data);
+        return backend.publish(to, encode(to, message));
       },
+      transaction: (work) =>
+        transact((trx, publish) => work(trx, async (to, message) => publish(to, encode(to, message)))),
       latestId: () => log.latestId(),
       prune: () => log.prune(),
       checkSessions,

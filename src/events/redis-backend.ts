@@ -49,11 +49,11 @@ function toEvent(recipient: string, [entryId, fields]: StreamEntry): StoredEvent
 
 export async function createRedisBackend(options: RedisBackendOptions): Promise<EventBackend> {
   const keys = redisKeys(options.prefix);
-  const { perRecipient, maxAgeMs } = options.retention;
+  const { perRecipient, bytesPerRecipient, maxAgeMs } = options.retention;
   const slack = Math.floor(perRecipient / 10);
   const redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
-  redis.defineCommand('sseAppend', { numberOfKeys: 4, lua: APPEND_SCRIPT });
-  redis.defineCommand('ssePruneByAge', { numberOfKeys: 2, lua: PRUNE_BY_AGE_SCRIPT });
+  redis.defineCommand('sseAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
+  redis.defineCommand('ssePruneByAge', { numberOfKeys: 3, lua: PRUNE_BY_AGE_SCRIPT });
   const scripts = redis as unknown as ScriptCommands;
   redis.on('error', options.onError);
 
@@ -112,12 +112,14 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
         keys.stream(recipient),
         keys.horizons,
         keys.recipients,
+        keys.bytes,
         recipient,
         data,
         createdAt,
         perRecipient,
         slack,
         keys.channel,
+        bytesPerRecipient,
       );
       return { id: Number(id), recipient, data, createdAt };
     },
@@ -154,7 +156,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       let dropped = 0;
       for (const recipient of await redis.smembers(keys.recipients))
         dropped += Number(
-          await scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, recipient, cutoff),
+          await scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, keys.bytes, recipient, cutoff),
         );
       return dropped;
     },

@@ -7,7 +7,7 @@ import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
-import { planResume } from './replay.ts';
+import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
@@ -82,6 +82,9 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
 };
 
+/** Messages a resume reads per query (see `readReplay`). */
+const REPLAY_BATCH_SIZE = 50;
+
 /** `Last-Event-ID` header or `?lastEventId=`; anything that is not a non-negative integer means "from now". */
 export function parseLastEventId(header: unknown, query: unknown): number | null {
   const raw = typeof header === 'string' && header !== '' ? header : query;
@@ -104,6 +107,9 @@ export default async function streamRoutes(
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
+      // than open a stream nobody reads that holds one of the user's slots until the client leaves.
+      if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
       const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
@@ -138,8 +144,11 @@ export default async function streamRoutes(
       if (requested === null) return connection.goLive([]);
       try {
         const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
-        const window = await log.readAfter(recipients, requested, config.sseReplayLimit);
-        const plan = planResume(requested, window, config.sseReplayLimit);
+        const plan = await readReplay(log, recipients, requested, {
+          maxMessages: config.sseReplayLimit,
+          maxBytes: config.sseReplayMaxBytes,
+          batchSize: REPLAY_BATCH_SIZE,
+        });
         if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
         else connection.goLive(plan.events);
       } catch (err) {

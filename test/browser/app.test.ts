@@ -22,8 +22,25 @@ async function logIn(context: BrowserContext, base: string): Promise<WatchedPage
   return tab;
 }
 
+/** The course titles a tab shows (each item's first element is its title). */
 const courses = (tab: WatchedPage) =>
-  tab.page.$$eval('#course-list .list-item-title', (items) => items.map((title) => title.textContent));
+  tab.page.$$eval('#course-list > li > :first-child', (titles) => titles.map((title) => title.textContent));
+
+/** Submits one course's rename or delete form the way a click does (SSEXI.js posts it with fetch). */
+const submitCourseForm = (tab: WatchedPage, title: string, action: 'rename' | 'delete', newTitle = '') =>
+  tab.page.evaluate(
+    ({ title, action, newTitle }) => {
+      const item = [...document.querySelectorAll('#course-list > li')].find(
+        (li) => li.firstElementChild?.textContent === title,
+      );
+      const form = item?.querySelector<HTMLFormElement>(`form[action$="/${action}"]`);
+      if (!form) throw new Error(`no ${action} form for ${title}`);
+      const input = form.querySelector<HTMLInputElement>('input[name=course_title]');
+      if (input) input.value = newTitle;
+      form.requestSubmit();
+    },
+    { title, action, newTitle },
+  );
 
 test('a course added in one tab appears live in both; logging out in one sends the other to /login', {
   skip: skipReason,
@@ -37,14 +54,14 @@ test('a course added in one tab appears live in both; logging out in one sends t
   const second = await openPage(context, `${app.url}/protected`);
   await second.waitForEvent('connected');
   assert.deepEqual(await courses(second), []);
-  assert.ok(await second.page.isVisible('#courses-empty'), 'the empty state shows');
+  assert.equal(await second.page.isVisible('#courses-empty'), true, 'the empty state shows');
 
   await first.page.fill('input[name=course_title]', 'Linear Algebra');
   await first.page.click('#course-form button[type=submit]');
   await Promise.all([first.waitForEvent('html-updated'), second.waitForEvent('html-updated')]);
   assert.deepEqual(await courses(first), ['Linear Algebra']);
   assert.deepEqual(await courses(second), ['Linear Algebra']);
-  assert.ok(!(await second.page.isVisible('#courses-empty')), 'the empty state is gone');
+  assert.equal(await second.page.isVisible('#courses-empty'), false, 'the empty state hides');
   assert.equal(await first.page.inputValue('input[name=course_title]'), '', 'the form was reset');
   assert.deepEqual(
     await Promise.all(
@@ -61,6 +78,14 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await second.waitForEvent('html-updated', 2);
   assert.deepEqual(await courses(second), ['Linear Algebra', 'Topology']);
 
+  // Rename in the second tab, delete in the first: each change reaches both.
+  await submitCourseForm(second, 'Topology', 'rename', 'Algebraic Topology');
+  await Promise.all([first.waitForEvent('html-updated', 3), second.waitForEvent('html-updated', 3)]);
+  assert.deepEqual(await courses(first), ['Linear Algebra', 'Algebraic Topology']);
+  await submitCourseForm(first, 'Linear Algebra', 'delete');
+  await Promise.all([first.waitForEvent('html-updated', 4), second.waitForEvent('html-updated', 4)]);
+  for (const tab of [first, second]) assert.deepEqual(await courses(tab), ['Algebraic Topology']);
+
   // Code and a morph pushed by the server run under the app's own CSP (nonce, no unsafe-*).
   await app.app.events.publish('mark', {
     js: { exec: "document.body.dataset.pushed = 'yes'" },
@@ -71,7 +96,7 @@ test('a course added in one tab appears live in both; logging out in one sends t
       },
     },
   });
-  await Promise.all([first.waitForEvent('processed', 3), second.waitForEvent('processed', 3)]);
+  await Promise.all([first.waitForEvent('processed', 5), second.waitForEvent('processed', 5)]);
   for (const tab of [first, second]) {
     assert.equal(await tab.page.getAttribute('body', 'data-pushed'), 'yes');
     assert.deepEqual(await courses(tab), ['Morphed']);

@@ -72,7 +72,7 @@ test('following the walkthrough gives a notes page that updates live', { timeout
   await insertAfter(appFile, /^import .*\n/m, "import notesPlugin from './notes/plugin.ts';\n");
   await insertAfter(
     appFile,
-    /await app\.register\(coursesPlugin\);\n/,
+    /await app\.register\(accountsPlugin[^;]*;\n/,
     '  await app.register(notesPlugin);\n',
   );
 

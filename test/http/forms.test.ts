@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startApp } from '../support/app.ts';
-import { courseTitles } from '../support/html.ts';
+import { titlesIn } from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
 
-const titlesOf = async (browser: Browser) => courseTitles(await (await browser.fetch('/protected')).text());
+const titlesOf = async (browser: Browser) => titlesIn(await (await browser.fetch('/protected')).text());
 
 test('a multipart FormData post with the _csrf field works, as the original SSEXI.js sends it', async (t) => {
   const { url } = await startApp(t);

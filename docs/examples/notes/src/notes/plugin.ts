@@ -53,10 +53,14 @@ export default async function notesPlugin(app: FastifyInstance) {
     },
     async (request, reply) => {
       const user = currentUser(request);
-      const note = await notes.add(user.id, request.body.text);
-      // The pushed fragment is the partial the page renders: every tab appends the same <li>.
-      const item = await app.view('partials/note-item.njk', { note });
-      await app.events.publish(user.username, { html: { 'note-list': { content: item, swap: 'append' } } });
+      // The row and the message announcing it are stored together or not at all.
+      const note = await app.events.transaction(async (trx, publish) => {
+        const added = await createNoteRepository(trx).add(user.id, request.body.text);
+        // The pushed fragment is the partial the page renders: every tab appends the same <li>.
+        const item = await app.view('partials/note-item.njk', { note: added });
+        await publish(user.username, { html: { 'note-list': { content: item, swap: 'append' } } });
+        return added;
+      });
       return reply.code(201).send(note);
     },
   );
