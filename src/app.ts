@@ -5,6 +5,8 @@ import type { Config } from './config.ts';
 import coursesPlugin from './courses/plugin.ts';
 import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
+import { loggerOptions } from './logging.ts';
+import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
 import healthRoutes from './web/health.ts';
 import webPlugin from './web/plugin.ts';
 
@@ -14,18 +16,12 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Builds the whole application; `server.ts` only listens. Tests build it too, with their own
- * config. Registration order is fixed: db → web (cookies, headers, CSRF, views) → auth → events
- * → features.
+ * config. Registration order is fixed: metrics → db → web (cookies, headers, CSRF, views) → auth
+ * → events → features.
  */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
-        censor: '[redacted]',
-      },
-    },
+    ...loggerOptions(config),
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: 200 },
     http: { maxHeaderSize: HEADER_LIMIT_BYTES },
@@ -44,11 +40,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   });
 
+  // Echoed on every answer (streams included), so a client can quote it when reporting a problem.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(metricsPlugin, { config });
   await app.register(dbPlugin, { config });
   await app.register(webPlugin, { config });
   await app.register(authPlugin, { config });
   await app.register(eventsPlugin, { config });
   await app.register(healthRoutes);
+  if (config.metricsApiKey !== null) await app.register(metricsRoutes, { apiKey: config.metricsApiKey });
   await app.register(authRoutes, { config });
   await app.register(coursesPlugin);
   app.get('/', async (_request, reply) => reply.redirect('/login', 302));

@@ -3,6 +3,7 @@
  * `process.env`. Every bad variable is reported (all at once, each naming the variable), so a
  * misconfigured deploy fails fast instead of half-working.
  */
+import { availableParallelism } from 'node:os';
 import { checkNewPassword } from './auth/passwords.ts';
 import { isValidUsername } from './auth/users.ts';
 
@@ -17,6 +18,10 @@ export interface Config {
   port: number;
   secretKey: string;
   databaseUrl: string;
+  /** How long a query waits for a database connection before answering 503. */
+  databaseConnectTimeoutSeconds: number;
+  /** PostgreSQL `statement_timeout`: a slower query is cancelled (503). */
+  databaseStatementTimeoutSeconds: number;
   accessTokenExpireHours: number;
   bcryptRounds: number;
   initialUsers: InitialUser[];
@@ -38,6 +43,10 @@ export interface Config {
   loginWindowMinutes: number;
   trustProxy: boolean;
   logLevel: string;
+  /** Server processes (node:cluster); more than one needs Redis. */
+  workers: number;
+  /** Enables `GET /metrics` (bearer); null leaves the route out. */
+  metricsApiKey: string | null;
 }
 
 /** The seed's demo accounts, created only in DEBUG unless INITIAL_USERS says otherwise. */
@@ -130,6 +139,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (publishApiKey !== null && publishApiKey.length < 16)
     problems.push('PUBLISH_API_KEY must be at least 16 characters');
 
+  const metricsApiKey = read('METRICS_API_KEY') ?? null;
+  if (metricsApiKey !== null && metricsApiKey.length < 16)
+    problems.push('METRICS_API_KEY must be at least 16 characters');
+
+  const workers = parseWorkers(read('WORKERS'), availableParallelism());
+  if (typeof workers === 'string') problems.push(`WORKERS ${workers}`);
+  else if (workers > 1 && redisUrl === null)
+    problems.push(
+      'WORKERS above 1 needs REDIS_URL: streams and publishes must reach every process (set REDIS_URL, or WORKERS=1)',
+    );
+
   const logLevel = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -139,6 +159,16 @@ export function loadConfig(env: Env = process.env): Config {
     port: num('PORT', 8080, { min: 0, max: 65535 }),
     secretKey: secretKey ?? DEV_SECRET_KEY,
     databaseUrl,
+    databaseConnectTimeoutSeconds: num('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, {
+      min: 0.05,
+      max: 300,
+      integer: false,
+    }),
+    databaseStatementTimeoutSeconds: num('DATABASE_STATEMENT_TIMEOUT_SECONDS', 15, {
+      min: 0.05,
+      max: 3600,
+      integer: false,
+    }),
     accessTokenExpireHours: num('ACCESS_TOKEN_EXPIRE_HOURS', 1, {
       min: 0.001,
       max: 24 * 365,
@@ -169,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
     trustProxy: bool('TRUST_PROXY', false),
     logLevel,
+    workers: typeof workers === 'number' ? workers : 1,
+    metricsApiKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -180,6 +212,15 @@ export function parseBoolean(raw: string): boolean | null {
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
   return null;
+}
+
+/** `WORKERS`: a count, or `auto` for one per core; a problem description on bad input. */
+export function parseWorkers(raw: string | undefined, cores: number): number | string {
+  if (raw === undefined) return 1;
+  if (raw.toLowerCase() === 'auto') return Math.max(1, cores);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
+    return `must be a number of processes between 1 and 256, or "auto", got "${raw}"`;
+  return Number(raw);
 }
 
 /** `name:password,name2:password2` → users; returns a problem description on bad input. */

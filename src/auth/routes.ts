@@ -30,15 +30,23 @@ type NextQuery = Static<typeof NextQuery>;
 export default async function authRoutes(app: FastifyInstance, opts: { config: Config }) {
   const secure = !opts.config.debug;
   const auth = app.auth;
+  const logins = app.metrics.counter('auth_logins_total', 'Login attempts by result', ['result']);
 
   /** Throttle (counts the attempt) → credential check → success taken back off the count. */
   const attemptLogin = async (request: FastifyRequest, username: string, password: string) => {
     const attempt = { username, ip: request.ip };
     const retryAfter = await app.loginThrottle.begin(attempt);
-    if (retryAfter !== null) return { kind: 'throttled', retryAfter } as const;
+    if (retryAfter !== null) {
+      logins.inc({ result: 'throttled' });
+      return { kind: 'throttled', retryAfter } as const;
+    }
     const result = await auth.login(username, password);
-    if (!result) return { kind: 'invalid' } as const;
+    if (!result) {
+      logins.inc({ result: 'failure' });
+      return { kind: 'invalid' } as const;
+    }
     await app.loginThrottle.succeeded(attempt);
+    logins.inc({ result: 'success' });
     return { kind: 'ok', ...result } as const;
   };
 

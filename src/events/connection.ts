@@ -2,6 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { formatComment, formatEvent } from './format.ts';
 import type { StoredEvent } from './types.ts';
 
+/**
+ * Why a stream ended: the client left, it could not keep up, its session ended (`auth`), it must
+ * reload, this instance lost its bus link (`bus-reset`), or the server closed it (shutdown).
+ */
+export type CloseReason = 'client' | 'slow' | 'auth' | 'reload' | 'bus-reset' | 'server';
+
 export interface SseConnection {
   readonly username: string;
   readonly tokenId: string;
@@ -15,9 +21,9 @@ export interface SseConnection {
   /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
-  end(event: string, data: object): void;
+  end(event: 'auth' | 'reload', data: object): void;
   /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
-  close(): Promise<void>;
+  close(reason?: 'server' | 'bus-reset'): Promise<void>;
 }
 
 export interface ConnectionOptions {
@@ -32,7 +38,7 @@ export interface ConnectionOptions {
   maxBufferedBytes: number;
   /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
   maxPending: number;
-  onClose(connection: SseConnection, reason: 'client' | 'server' | 'slow'): void;
+  onClose(connection: SseConnection, reason: CloseReason): void;
 }
 
 /**
@@ -45,7 +51,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
   let closed = false;
   let pending: StoredEvent[] | null = [];
 
-  const finish = (reason: 'client' | 'server' | 'slow') => {
+  const finish = (reason: CloseReason) => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
@@ -53,7 +59,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     pending = null;
     // A client that left or stopped reading gets nothing more: destroying frees the socket now
     // (ending it would wait on a peer that is gone or never reads).
-    if (reason !== 'server') res.destroy();
+    if (reason === 'client' || reason === 'slow') res.destroy();
     else if (!res.writableEnded) res.end();
     options.onClose(connection, reason);
   };
@@ -103,10 +109,10 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     },
     end(event, data) {
       write(formatEvent({ event, data: JSON.stringify(data) }));
-      finish('server');
+      finish(event);
     },
-    close() {
-      finish('server');
+    close(reason = 'server') {
+      finish(reason);
       if (res.writableFinished || res.destroyed) return Promise.resolve();
       return new Promise<void>((resolve) => {
         res.once('finish', resolve);

@@ -26,12 +26,19 @@ export function createHub() {
       for (const set of byUser.values()) total += set.size;
       return total;
     },
-    deliver(event: StoredEvent) {
+    /** Hands a message to every stream it is for; returns how many streams that is. */
+    deliver(event: StoredEvent): number {
       const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
-      if (targets[0] === undefined) return;
+      if (targets[0] === undefined) return 0;
       // Framed once, written to every stream: fan-out costs one socket write per stream.
       const frame = formatStoredEvent(event);
-      for (const set of targets) for (const connection of set ?? []) connection.deliver(event, frame);
+      let streams = 0;
+      for (const set of targets)
+        for (const connection of set ?? []) {
+          connection.deliver(event, frame);
+          streams++;
+        }
+      return streams;
     },
     /** Ends the matching streams with an `auth` event so their pages go to the login form. */
     endSessions(username: string, tokenId: string | undefined, reason: string) {
@@ -55,9 +62,9 @@ export function createHub() {
           if (tokenIds.has(connection.tokenId)) connection.end('auth', { reason, redirect: '/login' });
     },
     /** Ends every stream; resolves when their last bytes are flushed. */
-    async closeAll(): Promise<void> {
+    async closeAll(reason: 'server' | 'bus-reset' = 'server'): Promise<void> {
       const all = [...byUser.values()].flatMap((set) => [...set]);
-      await Promise.all(all.map((connection) => connection.close()));
+      await Promise.all(all.map((connection) => connection.close(reason)));
     },
   };
 }

@@ -13,6 +13,8 @@ export function createLocalBackend(log: EventLog): EventBackend {
   return {
     log,
     bus,
+    // The bus is in-process; the log's faults surface on each query.
+    available: true,
     publish(recipient, data) {
       const published = tail.then(async () => {
         const event = await log.append(recipient, data);

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { createHub } from './hub.ts';
 import { createLocalBackend } from './local-backend.ts';
 import {
@@ -70,16 +71,18 @@ export default fp(
       : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
+    const counters = createStreamCounters(app.metrics);
+    app.metrics.gauge('sse_open_streams', 'Event streams open on this instance', () => hub.size);
     // A message larger than half the send-buffer cap would get every stream dropped, forever.
     const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
 
     const unsubscribe = bus.subscribe((message) => {
-      if (message.kind === 'event') hub.deliver(message.event);
+      if (message.kind === 'event') counters.delivered.inc({}, hub.deliver(message.event));
       else if (message.kind === 'session-ended')
         hub.endSessions(message.username, message.tokenId, message.reason);
       else {
         app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
-        void hub.closeAll();
+        void hub.closeAll('bus-reset');
       }
     });
     app.auth.onSessionEnded(({ username, tokenId, reason }) => {
@@ -126,7 +129,9 @@ export default fp(
         const data = JSON.stringify(message);
         const bytes = Buffer.byteLength(data);
         if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
-        return backend.publish(to, data);
+        const event = await backend.publish(to, data);
+        counters.published.inc();
+        return event;
       },
       latestId: () => log.latestId(),
       prune: () => log.prune(),
@@ -171,8 +176,34 @@ export default fp(
       await backend.close();
     });
 
-    await app.register(streamRoutes, { config, hub, log });
+    await app.register(streamRoutes, {
+      config,
+      hub,
+      log,
+      counters,
+      available: () => backend.available,
+    });
     if (config.publishApiKey !== null) await app.register(publishRoutes, { apiKey: config.publishApiKey });
   },
-  { name: 'events', dependencies: ['db', 'auth'] },
+  { name: 'events', dependencies: ['db', 'auth', 'metrics'] },
 );
+
+export type StreamCounters = ReturnType<typeof createStreamCounters>;
+
+function createStreamCounters(metrics: Metrics) {
+  return {
+    published: metrics.counter('sse_messages_published_total', 'Messages published through this instance'),
+    delivered: metrics.counter(
+      'sse_messages_delivered_total',
+      'Messages written to streams on this instance',
+    ),
+    replayed: metrics.counter('sse_messages_replayed_total', 'Messages replayed to resuming streams'),
+    reloads: metrics.counter('sse_reloads_total', 'Resuming streams told to reload', ['reason']),
+    opened: metrics.counter('sse_streams_opened_total', 'Event streams opened on this instance'),
+    closed: metrics.counter(
+      'sse_streams_closed_total',
+      'Event streams ended, by reason: client, slow (dropped slow client), auth (session ended), reload, bus-reset, server',
+      ['reason'],
+    ),
+  };
+}

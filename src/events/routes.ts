@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
+import type { StreamCounters } from './plugin.ts';
 import { planResume } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
@@ -26,11 +29,14 @@ export function parseLastEventId(header: unknown, query: unknown): number | null
   return Number(raw);
 }
 
+/** Names this process in stream log lines, so lines from many instances can be told apart. */
+const INSTANCE = `${hostname()}:${process.pid}`;
+
 export default async function streamRoutes(
   app: FastifyInstance,
-  opts: { config: Config; hub: Hub; log: EventLog },
+  opts: { config: Config; hub: Hub; log: EventLog; counters: StreamCounters; available: () => boolean },
 ) {
-  const { config, hub, log } = opts;
+  const { config, hub, log, counters } = opts;
 
   app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
     '/protected/events/:username',
@@ -41,9 +47,13 @@ export default async function streamRoutes(
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // Without its bus this instance would miss live messages: the client retries (another
+      // instance, or this one once Redis is back) and resumes from its last id.
+      if (!opts.available()) throw new ServiceUnavailableError('redis', { retryAfterSeconds: 2 });
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
 
       reply.hijack();
+      const openedAt = Date.now();
       const res = reply.raw;
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
       res.write(formatEvent({ retry: config.sseRetryMs }));
@@ -58,9 +68,13 @@ export default async function streamRoutes(
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
           hub.remove(closed);
-          request.log.debug({ username: user.username, reason }, 'stream closed');
+          counters.closed.inc({ reason });
+          const durationMs = Date.now() - openedAt;
+          request.log.info({ user: user.username, instance: INSTANCE, durationMs, reason }, 'stream closed');
         },
       });
+      counters.opened.inc();
+      request.log.info({ user: user.username, instance: INSTANCE, lastEventId: requested }, 'stream opened');
       // Join the hub first, then read history: anything published meanwhile is queued and
       // de-duplicated by id, so the replay→live hand-over has no gap and no repeat.
       hub.add(connection);
@@ -68,11 +82,19 @@ export default async function streamRoutes(
       try {
         const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
         const plan = planResume(requested, window, config.sseReplayLimit);
-        if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
-        else connection.goLive(plan.events);
+        if (plan.kind === 'reload') {
+          counters.reloads.inc({ reason: plan.reason });
+          connection.end('reload', { reason: plan.reason });
+        } else {
+          counters.replayed.inc({}, plan.events.length);
+          connection.goLive(plan.events);
+        }
       } catch (err) {
-        request.log.error({ err }, 'replay failed');
-        connection.close();
+        // The client retries and resumes from the same id; a dependency away is no bug.
+        if (err instanceof ServiceUnavailableError)
+          request.log.warn({ err }, 'replay failed: dependency unavailable');
+        else request.log.error({ err }, 'replay failed');
+        void connection.close();
       }
     },
   );

@@ -23,6 +23,11 @@ export interface ReplayWindow {
   prunedThrough: number;
   /** The newest id the log has issued, 0 when none. */
   latestId: number;
+  /**
+   * Ids of this log are above it; a resume point below it names a message of an older log
+   * (Redis came back empty), so the client must reload. 0 for logs that are never recreated.
+   */
+  epoch: number;
 }
 
 /**
@@ -63,6 +68,11 @@ export type BusMessage =
 export interface EventBackend {
   readonly log: EventLog;
   readonly bus: EventBus;
+  /**
+   * False while the bus cannot deliver (its link is down): streams opened now would miss
+   * messages, so they are refused (503) and clients retry. Database faults show up per query.
+   */
+  readonly available: boolean;
   publish(recipient: string, data: string): Promise<StoredEvent>;
   /** Waits for in-flight publishes, then closes the bus and the log. */
   close(): Promise<void>;

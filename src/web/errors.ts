@@ -1,12 +1,23 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 
 /**
- * The one place errors become HTTP. 4xx errors keep their (client-safe) message; anything else is
- * logged with its stack and answered with a generic 500, so no internals ever leave the process.
+ * The one place errors become HTTP. 4xx errors keep their (client-safe) message; a dependency
+ * that is away (ServiceUnavailableError) is a 503 with `Retry-After`, logged without a stack as
+ * it is no bug; anything else is logged with its stack and answered with a generic 500, so no
+ * internals ever leave the process.
  * API routes and clients that do not ask for HTML get JSON `{error}`; browsers get a page.
  */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ServiceUnavailableError) {
+      request.log.warn(
+        { dependency: error.dependency, cause: String(error.cause) },
+        'dependency unavailable',
+      );
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendError(request, reply, 503, error.message);
+    }
     const status = error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 500 || status < 400) {
       request.log.error({ err: error }, 'request failed');

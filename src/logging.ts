@@ -1,0 +1,42 @@
+/**
+ * Logger options for Fastify's pino: JSON lines in production (one object per line, for log
+ * shippers), human-readable output through pino-pretty in DEBUG, secrets redacted either way.
+ * Request ids: a caller's (or proxy's) `X-Request-Id` is kept when it is a sane token, so one id
+ * follows a request through nginx, this app and whatever it calls; anything else gets a fresh one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyServerOptions } from 'fastify';
+import pretty from 'pino-pretty';
+import type { Config } from './config.ts';
+
+/** Bounded and plain: it is written into every log line and echoed in a response header. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The request id: `X-Request-Id` when it is safe to log and echo, otherwise a new UUID. */
+export function requestIdFor(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+export function loggerOptions(config: Config): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
+  const logger = {
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
+      censor: '[redacted]',
+    },
+    ...(config.debug && config.logLevel !== 'silent'
+      ? {
+          stream: pretty({
+            colorize: process.stdout.isTTY,
+            translateTime: 'SYS:HH:MM:ss.l',
+            ignore: 'pid,hostname',
+          }),
+        }
+      : {}),
+  };
+  return {
+    logger,
+    genReqId: (request: IncomingMessage) => requestIdFor(request.headers['x-request-id']),
+  };
+}
