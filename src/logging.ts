@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
+import { type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
@@ -18,25 +19,31 @@ export function requestIdFor(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
+const basics = (config: Config) => ({
+  level: config.logLevel,
+  redact: {
+    paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
+    censor: '[redacted]',
+  },
+});
+
+/** pino-pretty, in-process (no worker thread), when DEBUG is on and anything is logged at all. */
+const prettyStream = (config: Config) =>
+  config.debug && config.logLevel !== 'silent'
+    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' })
+    : undefined;
+
+/** A logger for code outside the app (the cluster primary), formatted like the app's. */
+export function createProcessLogger(config: Config): Logger {
+  const stream = prettyStream(config);
+  return stream ? pino(basics(config), stream) : pino(basics(config));
+}
+
+/** Fastify's logger and request-id options. */
 export function loggerOptions(config: Config): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
-  const logger = {
-    level: config.logLevel,
-    redact: {
-      paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
-      censor: '[redacted]',
-    },
-    ...(config.debug && config.logLevel !== 'silent'
-      ? {
-          stream: pretty({
-            colorize: process.stdout.isTTY,
-            translateTime: 'SYS:HH:MM:ss.l',
-            ignore: 'pid,hostname',
-          }),
-        }
-      : {}),
-  };
+  const stream = prettyStream(config);
   return {
-    logger,
+    logger: { ...basics(config), ...(stream ? { stream } : {}) },
     genReqId: (request: IncomingMessage) => requestIdFor(request.headers['x-request-id']),
   };
 }

@@ -1,6 +1,9 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
+import { runPrimary } from './cluster.ts';
 import { ConfigError, DEV_SECRET_KEY, loadConfig } from './config.ts';
+import { createProcessLogger } from './logging.ts';
 
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -16,49 +19,60 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp(config);
-if (config.secretKey === DEV_SECRET_KEY)
-  app.log.warn('SECRET_KEY is unset: using the development key (DEBUG only)');
+if (config.workers > 1 && cluster.isPrimary) {
+  runPrimary(config.workers, createProcessLogger(config));
+} else {
+  await serve();
+}
 
-/**
- * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
- * another instance — and resume from their last id), close the remaining sockets, wait for
- * publishes in flight, close the bus, log and database, and exit 0. `server.close()` alone would
- * wait for open streams forever, so the events plugin ends them in `preClose`. The process exits
- * after SHUTDOWN_LIMIT_MS whatever happens (code 1); a second signal exits at once.
- */
-let closing = false;
-const shutdown = (signal: string) => {
-  if (closing) {
-    app.log.warn({ signal }, 'second signal: exiting now');
+async function serve() {
+  const app = await buildApp(config);
+  if (config.secretKey === DEV_SECRET_KEY)
+    app.log.warn('SECRET_KEY is unset: using the development key (DEBUG only)');
+
+  /**
+   * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
+   * another instance — and resume from their last id), close the remaining sockets, wait for
+   * publishes in flight, close the bus, log and database, and exit 0. `server.close()` alone would
+   * wait for open streams forever, so the events plugin ends them in `preClose`. The process exits
+   * after SHUTDOWN_LIMIT_MS whatever happens (code 1); a second signal exits at once — except in a
+   * cluster worker, which gets Ctrl-C from the terminal *and* SIGTERM from its primary, and whose
+   * primary enforces its own limit.
+   */
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) {
+      if (cluster.isWorker) return;
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const limit = setTimeout(() => {
+      app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    limit.unref();
+    app.close().then(
+      () => {
+        app.log.info('shut down cleanly');
+        process.exitCode = 0;
+        // Let stdout flush; every handle is closed, so the process ends on its own — or here.
+        setTimeout(() => process.exit(0), 100).unref();
+      },
+      (err: unknown) => {
+        app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    app.log.error({ err }, 'could not start');
     process.exit(1);
   }
-  closing = true;
-  app.log.info({ signal }, 'shutting down');
-  const limit = setTimeout(() => {
-    app.log.error('shutdown took too long; exiting');
-    process.exit(1);
-  }, SHUTDOWN_LIMIT_MS);
-  limit.unref();
-  app.close().then(
-    () => {
-      app.log.info('shut down cleanly');
-      process.exitCode = 0;
-      // Let stdout flush; every handle is closed, so the process ends on its own — or here.
-      setTimeout(() => process.exit(0), 100).unref();
-    },
-    (err: unknown) => {
-      app.log.error({ err }, 'error during shutdown');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-
-try {
-  await app.listen({ port: config.port, host: config.host });
-} catch (err) {
-  app.log.error({ err }, 'could not start');
-  process.exit(1);
 }

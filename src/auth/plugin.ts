@@ -5,6 +5,7 @@ import { readToken } from './cookies.ts';
 import { ensureInitialUsers } from './initial-users.ts';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
 import { type AuthenticatedUser, type AuthService, createAuthService } from './service.ts';
+import { createFailoverThrottleStore } from './throttle-failover.ts';
 import { createRedisThrottleStore, createSqlThrottleStore } from './throttle-stores.ts';
 
 /** How often expired revocations and login-failure windows are deleted. */
@@ -40,15 +41,20 @@ export default fp(
     app.decorateRequest('user', null);
 
     const { config } = opts;
+    const sqlStore = createSqlThrottleStore(app.db);
     const throttleStore = config.redisUrl
-      ? createRedisThrottleStore({
-          url: config.redisUrl,
-          secretKey: config.secretKey,
-          databaseUrl: config.databaseUrl,
-          keyPrefix: config.redisKeyPrefix,
-          onError: (err) => app.log.warn({ err }, 'login throttle: Redis connection error'),
-        })
-      : createSqlThrottleStore(app.db);
+      ? createFailoverThrottleStore(
+          createRedisThrottleStore({
+            url: config.redisUrl,
+            secretKey: config.secretKey,
+            databaseUrl: config.databaseUrl,
+            keyPrefix: config.redisKeyPrefix,
+            onError: (err) => app.log.warn({ err }, 'login throttle: Redis connection error'),
+          }),
+          sqlStore,
+          () => app.log.warn('login throttle: Redis unavailable, counting in the database'),
+        )
+      : sqlStore;
     const throttle = createLoginThrottle(throttleStore, {
       maxPerAccount: config.loginMaxFailuresPerAccount,
       maxPerIp: config.loginMaxFailuresPerIp,
