@@ -57,9 +57,10 @@ const translate = (error: unknown): unknown =>
     ? new ServiceUnavailableError('database', { cause: error })
     : error;
 
-async function guard<T>(work: Promise<T>): Promise<T> {
+/** A function, not a promise: SQLite's driver throws synchronously, before any promise exists. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
   try {
-    return await work;
+    return await work();
   } catch (error) {
     throw translate(error);
   }
@@ -71,7 +72,7 @@ class GuardedConnection implements DatabaseConnection {
     this.inner = inner;
   }
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return guard(this.inner.executeQuery<R>(query));
+    return guard(() => this.inner.executeQuery<R>(query));
   }
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery<R>(query, chunkSize);
@@ -87,28 +88,28 @@ class GuardedDriver implements Driver {
     this.#inner = inner;
   }
   init() {
-    return guard(this.#inner.init());
+    return guard(() => this.#inner.init());
   }
   async acquireConnection() {
-    return new GuardedConnection(await guard(this.#inner.acquireConnection()));
+    return new GuardedConnection(await guard(() => this.#inner.acquireConnection()));
   }
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {
-    return guard(this.#inner.beginTransaction(unwrap(connection), settings));
+    return guard(() => this.#inner.beginTransaction(unwrap(connection), settings));
   }
   commitTransaction(connection: DatabaseConnection) {
-    return guard(this.#inner.commitTransaction(unwrap(connection)));
+    return guard(() => this.#inner.commitTransaction(unwrap(connection)));
   }
   rollbackTransaction(connection: DatabaseConnection) {
-    return guard(this.#inner.rollbackTransaction(unwrap(connection)));
+    return guard(() => this.#inner.rollbackTransaction(unwrap(connection)));
   }
   savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']) {
-    return guard(this.#required('savepoint')(unwrap(connection), name, compile));
+    return guard(() => this.#required('savepoint')(unwrap(connection), name, compile));
   }
   rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']) {
-    return guard(this.#required('rollbackToSavepoint')(unwrap(connection), name, compile));
+    return guard(() => this.#required('rollbackToSavepoint')(unwrap(connection), name, compile));
   }
   releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']) {
-    return guard(this.#required('releaseSavepoint')(unwrap(connection), name, compile));
+    return guard(() => this.#required('releaseSavepoint')(unwrap(connection), name, compile));
   }
   releaseConnection(connection: DatabaseConnection) {
     return this.#inner.releaseConnection(unwrap(connection));
