@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
@@ -19,9 +20,12 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
  * config. Registration order is fixed: metrics → db → web (cookies, headers, CSRF, views) → auth
  * → events → features.
  */
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(
+  config: Config,
+  options: { logStream?: DestinationStream } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
-    ...loggerOptions(config),
+    ...loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: 200 },
     http: { maxHeaderSize: HEADER_LIMIT_BYTES },

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
@@ -39,9 +39,12 @@ export function createProcessLogger(config: Config): Logger {
   return stream ? pino(basics(config), stream) : pino(basics(config));
 }
 
-/** Fastify's logger and request-id options. */
-export function loggerOptions(config: Config): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
-  const stream = prettyStream(config);
+/** Fastify's logger and request-id options; `destination` replaces stdout (tests read the lines). */
+export function loggerOptions(
+  config: Config,
+  destination?: DestinationStream,
+): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
+  const stream = destination ?? prettyStream(config);
   return {
     logger: { ...basics(config), ...(stream ? { stream } : {}) },
     genReqId: (request: IncomingMessage) => requestIdFor(request.headers['x-request-id']),
