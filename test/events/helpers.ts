@@ -17,8 +17,9 @@ export function openStream(
 }
 
 /**
- * Opens a stream the way a reconnecting client does: a 503 (this instance has no event bus right
- * now) is retried after a short pause, up to `attempts` times.
+ * Opens a stream the way a reconnecting client does: a 502/503/504 (no event bus on this
+ * instance right now, or a proxy with no instance to reach) is retried after a short pause, up
+ * to `attempts` times.
  */
 export async function openStreamRetrying(
   base: string,
@@ -31,7 +32,7 @@ export async function openStreamRetrying(
     try {
       return await openStream(base, token, username, resume);
     } catch (error) {
-      if (attempt >= attempts || !(error instanceof Error) || !/got 503/.test(error.message)) throw error;
+      if (attempt >= attempts || !(error instanceof Error) || !/got 50[234]/.test(error.message)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
