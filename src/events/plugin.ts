@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { createHub } from './hub.ts';
 import { createLocalBackend } from './local-backend.ts';
 import {
@@ -22,10 +23,15 @@ const STREAM_FLUSH_MS = 1000;
 export interface Events {
   /**
    * Stores a message for `to` (a username, or `*` for everyone) and delivers it to every open
-   * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input.
+   * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input,
+   * and ServiceUnavailableError (503 + Retry-After) when the log cannot be reached: a message is
+   * stored or refused, never dropped.
    */
   publish(to: string, message: SseMessage): Promise<StoredEvent>;
-  /** The newest event id: a page rendered now lets its stream resume from it (no render race). */
+  /**
+   * The newest event id: a page rendered now lets its stream resume from it (no render race).
+   * With Redis away, the newest id this instance has seen — a resume from it replays more, never less.
+   */
   latestId(): Promise<number>;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
   prune(): Promise<number>;
@@ -108,7 +114,10 @@ export default fp(
         return ended.size;
       })()
         .catch((err: unknown) => {
-          app.log.error({ err }, 'checking the sessions of open streams failed');
+          // The database being away is no bug: the streams stay open and the next check retries.
+          if (err instanceof ServiceUnavailableError)
+            app.log.warn({ err }, 'session check skipped: database unavailable');
+          else app.log.error({ err }, 'checking the sessions of open streams failed');
           return 0;
         })
         .finally(() => {

@@ -131,10 +131,11 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const see = (id: number) => {
     if (id > newestSeen) newestSeen = id;
   };
+  /** The newest id, opening a new log (epoch) first if Redis holds none. */
   const openLog = async () => {
-    const [latest, epoch] = await scripts.sseOpenLog(keys.seq, keys.epoch);
+    const [latest] = await scripts.sseOpenLog(keys.seq, keys.epoch);
     see(Number(latest));
-    return { latest: Number(latest), epoch: Number(epoch) };
+    return Number(latest);
   };
   try {
     await guardRedis(openLog);
@@ -152,7 +153,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const latestId = async () => {
     if (redis.status !== 'ready') return newestSeen;
     try {
-      return (await guardRedis(openLog)).latest;
+      return await guardRedis(openLog);
     } catch (error) {
       if (error instanceof ServiceUnavailableError) return newestSeen;
       throw error;

@@ -10,7 +10,7 @@ import { numberOf, openStreamRetrying } from '../events/helpers.ts';
 import { tempSqliteUrl } from '../support/app.ts';
 import { deleteRedisKeys, redisAvailable } from '../support/backends.ts';
 import { apiToken } from '../support/http.ts';
-import { listeningUrl, PROCESS_ENV, ROOT, spawnServer } from '../support/process.ts';
+import { listeningUrl, PROCESS_ENV, ROOT, type ServerProcess, spawnServer } from '../support/process.ts';
 import { freePort } from '../support/redis-server.ts';
 import { REDIS_URL, requireService } from '../support/services.ts';
 import type { SseClient } from '../support/sse.ts';
@@ -23,7 +23,7 @@ const PUBLISH_KEY = 'publish-key-0123456789';
  * the compose service name (Debian's nginx predates `resolve`), one worker, and every path nginx
  * writes under a temp folder. Everything that matters for streams is left as shipped.
  */
-export function adaptNginxConf(
+function adaptNginxConf(
   shipped: string,
   listenPort: number,
   upstreams: number[],
@@ -103,7 +103,7 @@ test('behind nginx (deploy/nginx.conf): streams are not buffered, and two instan
     PUBLISH_API_KEY: PUBLISH_KEY,
     TRUST_PROXY: 'true',
   };
-  const instances = [];
+  const instances: { process: ServerProcess; port: number }[] = [];
   for (let i = 0; i < 2; i++) {
     const instance = spawnServer(t, env);
     const listening = await instance.waitFor((line) => /listening at/.test(String(line.msg)));
