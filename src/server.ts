@@ -4,6 +4,7 @@ import { buildApp } from './app.ts';
 import { runPrimary } from './cluster.ts';
 import { ConfigError, DEV_SECRET_KEY, loadConfig } from './config.ts';
 import { createProcessLogger } from './logging.ts';
+import { serveClusterMetrics } from './metrics/cluster-metrics.ts';
 
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -20,6 +21,7 @@ try {
 }
 
 if (config.workers > 1 && cluster.isPrimary) {
+  if (config.metricsApiKey !== null) serveClusterMetrics();
   runPrimary(config.workers, createProcessLogger(config));
 } else {
   await serve();

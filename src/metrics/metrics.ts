@@ -4,6 +4,7 @@
  * METRICS_API_KEY unset nothing is registered at all and every call is a no-op.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { joinClusterMetrics } from './cluster-metrics.ts';
 
 export type Labels = Record<string, string | number>;
 
@@ -39,10 +40,14 @@ export function createNoopMetrics(): Metrics {
   };
 }
 
-/** A registry with Node's default process metrics (event-loop lag, heap, GC, handles…). */
-export function createPrometheusMetrics(): Metrics {
+/**
+ * A registry with Node's default process metrics (event-loop lag, heap, GC, handles…). In a
+ * cluster worker, `expose` answers with the sum over every worker (cluster-metrics.ts).
+ */
+export function createPrometheusMetrics(options: { clusterWorker?: boolean } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const fetchCluster = options.clusterWorker ? joinClusterMetrics(registry) : null;
   const counters = new Map<string, MetricCounter>();
   const histograms = new Map<string, MetricHistogram>();
   return {
@@ -81,7 +86,8 @@ export function createPrometheusMetrics(): Metrics {
       return histogram;
     },
     async expose() {
-      return { body: await registry.metrics(), contentType: registry.contentType };
+      const body = fetchCluster ? await fetchCluster() : await registry.metrics();
+      return { body, contentType: registry.contentType };
     },
   };
 }

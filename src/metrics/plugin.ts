@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
@@ -20,7 +21,9 @@ declare module 'fastify' {
 export default fp(
   async (app, opts: { config: Config }) => {
     const enabled = opts.config.metricsApiKey !== null;
-    const metrics = enabled ? createPrometheusMetrics() : createNoopMetrics();
+    const metrics = enabled
+      ? createPrometheusMetrics({ clusterWorker: cluster.isWorker })
+      : createNoopMetrics();
     app.decorate('metrics', metrics);
     if (!enabled) return;
     const duration = metrics.histogram(
@@ -45,8 +48,8 @@ export default fp(
 
 /**
  * `GET /metrics`: this instance's figures in the Prometheus text format, for a scraper holding
- * METRICS_API_KEY as a bearer token. Only registered when the key is set. Each instance (and each
- * worker) reports its own; Prometheus sums them.
+ * METRICS_API_KEY as a bearer token. Only registered when the key is set. Each instance reports
+ * its own figures (under WORKERS, the sum over its workers); Prometheus sums the instances.
  */
 export async function metricsRoutes(app: FastifyInstance, opts: { apiKey: string }) {
   const authorized = createBearerKeyCheck(opts.apiKey);

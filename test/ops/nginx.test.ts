@@ -23,12 +23,7 @@ const PUBLISH_KEY = 'publish-key-0123456789';
  * the compose service name (Debian's nginx predates `resolve`), one worker, and every path nginx
  * writes under a temp folder. Everything that matters for streams is left as shipped.
  */
-function adaptNginxConf(
-  shipped: string,
-  listenPort: number,
-  upstreams: number[],
-  dir: string,
-): string {
+function adaptNginxConf(shipped: string, listenPort: number, upstreams: number[], dir: string): string {
   const servers = upstreams.map((port) => `server 127.0.0.1:${port} max_fails=0;`).join('\n    ');
   const adapted = shipped
     .replace(/worker_processes [^;]+;/, 'worker_processes 1;')
@@ -133,11 +128,13 @@ test('behind nginx (deploy/nginx.conf): streams are not buffered, and two instan
   t.after(() => {
     for (const client of clients) client.stream.close();
   });
-  const pids = instances.map((instance) => instance.process.child.pid);
-  const openedOn = (pid: number | undefined) =>
-    instances[pids.indexOf(pid)]?.process.lines.filter((line) => line.msg === 'stream opened').length ?? 0;
+  // Log lines travel through a pipe: wait until all four have arrived before counting.
+  const openedOn = (instance: (typeof instances)[number]) =>
+    instance.process.lines.filter((line) => line.msg === 'stream opened').length;
+  for (let i = 0; i < 200 && instances.reduce((sum, instance) => sum + openedOn(instance), 0) < 4; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(
-    pids.every((pid) => openedOn(pid) > 0),
+    instances.every((instance) => openedOn(instance) > 0),
     'nginx spreads streams over both instances',
   );
 

@@ -10,6 +10,7 @@ import { freshPostgresDatabase, REDIS_URL, requireService } from '../support/ser
 import type { SseClient } from '../support/sse.ts';
 
 const PUBLISH_KEY = 'publish-key-0123456789';
+const METRICS_KEY = 'metrics-key-0123456789';
 
 test('restarts back off exponentially up to 30 s', () => {
   assert.deepEqual([0, 1, 2, 3, 4].map(restartDelayMs), [0, 100, 200, 400, 800]);
@@ -35,6 +36,7 @@ test('WORKERS=2 on PostgreSQL + Redis: streams on both workers get every publish
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     PUBLISH_API_KEY: PUBLISH_KEY,
+    METRICS_API_KEY: METRICS_KEY,
   });
   await cluster.waitFor((line) => line.msg === 'starting workers' && line.workers === 2);
   const listening = await cluster.waitFor((line) => /listening at/.test(String(line.msg)));
@@ -57,16 +59,21 @@ test('WORKERS=2 on PostgreSQL + Redis: streams on both workers get every publish
   };
 
   // Each stream is its own connection; the primary deals connections round-robin.
-  const clients: { stream: SseClient; pid: number; got: number[]; lastId: string }[] = [];
-  for (let i = 0; i < 4; i++) {
-    const stream = await openStreamRetrying(url, token, 'mark', { lastEventId: 0 });
-    const opened = cluster.lines.filter((line) => line.msg === 'stream opened');
-    clients.push({ stream, pid: Number(opened[opened.length - 1]?.pid), got: [], lastId: '0' });
-  }
+  const clients: { stream: SseClient; got: number[]; lastId: string }[] = [];
+  for (let i = 0; i < 4; i++)
+    clients.push({
+      stream: await openStreamRetrying(url, token, 'mark', { lastEventId: 0 }),
+      got: [],
+      lastId: '0',
+    });
   t.after(() => {
     for (const client of clients) client.stream.close();
   });
-  assert.equal(new Set(clients.map((c) => c.pid)).size, 2, 'streams are spread over both workers');
+  await cluster.waitFor(() => cluster.lines.filter((line) => line.msg === 'stream opened').length === 4);
+  const streamPids = cluster.lines
+    .filter((line) => line.msg === 'stream opened')
+    .map((line) => Number(line.pid));
+  assert.equal(new Set(streamPids).size, 2, 'streams are spread over both workers');
 
   const receive = async (client: (typeof clients)[number], upTo: number) => {
     while (client.got.length < upTo) {
@@ -85,13 +92,22 @@ test('WORKERS=2 on PostgreSQL + Redis: streams on both workers get every publish
   for (const n of [1, 2, 3]) await publish(n);
   await Promise.all(clients.map((client) => receive(client, 3)));
 
-  const victim = clients[0]?.pid ?? 0;
+  // A scrape reaches one worker, but reports the whole instance: the sum over both workers.
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } });
+    assert.equal(response.status, 200);
+    const body = await response.text();
+    assert.match(body, /^sse_open_streams 4$/m);
+    assert.match(body, /^sse_messages_delivered_total 12$/m);
+  }
+
+  const victim = streamPids[0] ?? 0;
   process.kill(victim, 'SIGKILL');
   await cluster.waitFor((line) => line.msg === 'worker died; restarting' && line.pid === victim);
   // Published while that worker is gone and its replacement is starting.
   for (const n of [4, 5, 6]) await publish(n);
   await Promise.all(clients.map((client) => receive(client, 6)));
-  for (const client of clients) assert.deepEqual(client.got, [1, 2, 3, 4, 5, 6], `client on ${client.pid}`);
+  for (const client of clients) assert.deepEqual(client.got, [1, 2, 3, 4, 5, 6]);
 
   for (let i = 0; i < 200 && workerPids().size < 3; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(workerPids().size, 3, 'a replacement worker listens');
