@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { guardRedis } from '../events/redis-faults.ts';
+import { closeRedis, guardRedis } from '../events/redis-faults.ts';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import type { FailureWindow, ThrottleStore } from './login-throttle.ts';
 
@@ -141,10 +141,7 @@ export function createRedisThrottleStore(options: {
     },
     prune: async () => {},
     async close() {
-      // quit() lets pending replies arrive, but would wait forever for a server that is gone
-      // (the client keeps reconnecting); then disconnect() stops it at once.
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      await closeRedis(redis);
     },
   };
 }

@@ -73,6 +73,8 @@ export default fp(
           prefix: config.redisKeyPrefix ?? defaultRedisPrefix(config.secretKey, config.databaseUrl),
           retention,
           onError: (err) => app.log.error({ err }, 'event bus error'),
+          // A silently dead link is found within about two heartbeats.
+          linkCheckMs: config.sseHeartbeatSeconds * 1000,
         })
       : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
-import { FAIL_FAST_OPTIONS, guardRedis } from './redis-faults.ts';
+import { closeRedis, FAIL_FAST_OPTIONS, guardRedis } from './redis-faults.ts';
 import { APPEND_SCRIPT, OPEN_LOG_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
 import type { BusMessage, EventBackend, EventBus, EventLog, RetentionPolicy, StoredEvent } from './types.ts';
 
@@ -36,6 +36,8 @@ export interface RedisBackendOptions {
   prefix: string;
   retention: RetentionPolicy;
   onError(error: unknown): void;
+  /** How often both links are checked for a silent death (default 15 s; the server uses its heartbeat). */
+  linkCheckMs?: number;
 }
 
 /**
@@ -150,6 +152,37 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     if (message.kind === 'event') see(message.event.id);
   });
 
+  // A link can die silently (a partition drops packets: no reset, no answer). The subscriber
+  // would then starve this instance's streams until TCP gives up, hours later. So each link is
+  // pinged every check; one that does not answer in time is dropped and reconnected, which ends
+  // the streams here (reset) and refuses new ones until Redis answers again.
+  const linkCheckMs = options.linkCheckMs ?? 15_000;
+  const pingTimeoutMs = Math.max(1000, Math.min(linkCheckMs, 5000));
+  const pinging = new Set<Redis>();
+  const linkCheck = setInterval(() => {
+    for (const client of [subscriber, redis]) {
+      if (client.status !== 'ready' || pinging.has(client)) continue;
+      pinging.add(client);
+      let timer: NodeJS.Timeout | undefined;
+      Promise.race([
+        client.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer to PING')), pingTimeoutMs);
+        }),
+      ])
+        .catch((error: unknown) => {
+          if (closing) return;
+          options.onError(new Error(`Redis link silent; reconnecting (${String(error)})`));
+          client.disconnect(true);
+        })
+        .finally(() => {
+          clearTimeout(timer);
+          pinging.delete(client);
+        });
+    }
+  }, linkCheckMs);
+  linkCheck.unref();
+
   const latestId = async () => {
     if (redis.status !== 'ready') return newestSeen;
     try {
@@ -229,8 +262,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     },
 
     async close() {
-      // quit() waits for pending replies; disconnect() if the server is already gone.
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 
@@ -244,8 +276,9 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     },
     async close() {
       closing = true;
+      clearInterval(linkCheck);
       handlers.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await closeRedis(subscriber);
     },
   };
 

@@ -6,7 +6,7 @@
  * recovers from (loading its data, a replica being promoted, out of memory, a busy script) are
  * unavailability; any other reply — a bug in a script, a wrong type — stays a 500.
  */
-import { ReplyError } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 
 /** Options for every command connection: fail fast and bounded instead of queueing while Redis is away. */
@@ -36,4 +36,21 @@ export async function guardRedis<T>(operation: () => Promise<T>): Promise<T> {
       throw new ServiceUnavailableError('redis', { cause: error });
     throw error;
   }
+}
+
+/**
+ * Closes a client: QUIT lets pending replies arrive, but would wait forever on a link that died
+ * silently (or a server that is gone), so after `graceMs` the connection is simply dropped.
+ */
+export async function closeRedis(client: Redis, graceMs = 1000): Promise<void> {
+  if (client.status !== 'ready') return client.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  client.disconnect();
 }

@@ -107,6 +107,32 @@ test('Redis cut and restored: pages, logins and the API keep working, publishing
   assert.equal((await wrong()).status, 429);
 });
 
+test('Redis black-holed (a partition: no reset, no answer): the silent link is found, streams end and resume once it answers', async (t) => {
+  const setup = await setupBackend(t, 'redis', { SSE_HEARTBEAT_SECONDS: '0.2' });
+  if (!setup) return;
+  const proxy = await startFaultProxy(t, {
+    host: '127.0.0.1',
+    port: Number(new URL(REDIS_URL).port || 6379),
+  });
+  const a = await setup.start({ REDIS_URL: throughProxy(REDIS_URL, proxy) });
+  const b = await setup.start();
+  const tokens = await demoTokens(a.url);
+  const stream = await openStreamRetrying(a.url, tokens.mark, 'mark');
+  t.after(closeAll([stream]));
+  const first = await b.app.events.publish('mark', numbered(1));
+  assert.equal(numberOf(await stream.next()), 1);
+
+  proxy.cut('hang');
+  // Nothing tells A its links are dead; its link check must notice.
+  const second = await b.app.events.publish('mark', numbered(2));
+  await ended(stream, 5000);
+  proxy.restore();
+  const resumed = await openStreamRetrying(a.url, tokens.mark, 'mark', { lastEventId: first.id });
+  t.after(closeAll([resumed]));
+  const event = await resumed.next();
+  assert.equal(event.id, String(second.id));
+});
+
 test('Redis restarted empty: a client resuming from the old log is told to reload, never replayed a partial log', async (t) => {
   const redis = await privateRedis(t);
   if (!redis) return;

@@ -2,9 +2,10 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import type { TestContext } from 'node:test';
 
 /**
- * How the proxy treats new connections while it is cut: `refuse` closes them at once (a stopped
- * server, a failover in progress); `hang` accepts them and never answers (a black-holed network,
- * the case only timeouts can end).
+ * What a cut looks like: `refuse` resets every open connection and refuses new ones (a server
+ * that died or restarted, a failover in progress); `hang` is a partition — open connections go
+ * silent without being closed and new ones are accepted but never answered, the case only
+ * timeouts and health checks can detect.
  */
 export type CutMode = 'refuse' | 'hang';
 
@@ -15,7 +16,7 @@ export interface FaultProxy {
   readonly openConnections: number;
   /** Connections accepted since the proxy started. */
   readonly accepted: number;
-  /** Resets every open connection and treats new ones as `mode` says, until `restore()`. */
+  /** Fails every open connection and treats new ones as `mode` says, until `restore()`. */
   cut(mode?: CutMode): void;
   /** Forwards new connections again (the cut ones stay cut, as after a real outage). */
   restore(): void;
@@ -32,6 +33,8 @@ export async function startFaultProxy(
 ): Promise<FaultProxy> {
   const pairs = new Set<[Socket, Socket | null]>();
   let mode: CutMode | null = null;
+  /** Upstream sides of connections a `hang` cut silenced. */
+  const frozen = new Set<Socket | null>();
   let accepted = 0;
 
   const server: Server = createServer((client) => {
@@ -72,16 +75,31 @@ export async function startFaultProxy(
     },
     cut(next = 'refuse') {
       mode = next;
-      // RST, not FIN: peers see ECONNRESET at once, as when a server host dies mid-conversation.
-      for (const [client, upstream] of [...pairs]) {
-        client.resetAndDestroy();
-        upstream?.resetAndDestroy();
+      for (const pair of [...pairs]) {
+        const [client, upstream] = pair;
+        if (next === 'hang') {
+          // Silence, not closure: bytes sent either way are swallowed, nobody is told.
+          client.unpipe();
+          upstream?.unpipe();
+          client.removeAllListeners('data').on('data', () => {});
+          upstream?.removeAllListeners('data').on('data', () => {});
+          pairs.delete(pair);
+          pairs.add([client, null]);
+          frozen.add(upstream);
+        } else {
+          // RST, not FIN: peers see ECONNRESET at once, as when a server host dies mid-conversation.
+          client.resetAndDestroy();
+          upstream?.resetAndDestroy();
+          pairs.delete(pair);
+        }
       }
-      pairs.clear();
     },
     restore() {
       mode = null;
+      // Connections held silent stay dead, as after a partition their peers have given up on.
       for (const [client, upstream] of [...pairs]) if (upstream === null) client.resetAndDestroy();
+      for (const upstream of frozen) upstream?.resetAndDestroy();
+      frozen.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
