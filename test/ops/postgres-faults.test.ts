@@ -98,6 +98,15 @@ test('PostgreSQL cut and restored: the process lives, health is honest, requests
   const sent = await app.events.publish('mark', { js: { n: 2 } });
   const event = await stream.next();
   assert.equal(event.id, String(sent.id));
+
+  // A partition under live pooled connections: a query sent on one gets no answer, ever; the
+  // client-side query timeout (statement timeout + 2 s) still ends it.
+  proxy.cut('hang');
+  const silent = await timed(`${url}/readyz`);
+  assert.equal(silent.status, 503);
+  assert.ok(silent.ms < 6000, `readyz on a silent connection took ${silent.ms} ms`);
+  proxy.restore();
+  assert.equal((await timed(`${url}/readyz`)).status, 200);
 });
 
 test('SQLite held by another writer: requests answer 503 (not 500) and work once it lets go', async (t) => {
