@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import accountsPlugin from './accounts/plugin.ts';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
@@ -57,6 +58,7 @@ export async function buildApp(
   if (config.metricsApiKey !== null) await app.register(metricsRoutes, { apiKey: config.metricsApiKey });
   await app.register(authRoutes, { config });
   await app.register(coursesPlugin);
+  await app.register(accountsPlugin, { config });
   app.get('/', async (_request, reply) => reply.redirect('/login', 302));
   return app;
 }

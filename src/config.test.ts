@@ -34,6 +34,17 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     databaseConnectTimeoutSeconds: 5,
     databaseStatementTimeoutSeconds: 15,
     accessTokenExpireHours: 1,
+    allowRegistration: true,
+    passwordMinLength: 8,
+    sessionMaxAgeDays: 30,
+    smtpUrl: null,
+    mailFrom: 'auth-sse <no-reply@localhost>',
+    publicUrl: 'http://localhost:8080',
+    passwordResetMinutes: 30,
+    emailVerificationHours: 24,
+    registrationMaxPerIp: 10,
+    passwordResetMaxPerIp: 20,
+    mailMaxPerAccount: 5,
     bcryptRounds: 12,
     initialUsers: [...DEMO_USERS],
     redisUrl: null,
@@ -69,6 +80,17 @@ test('every variable is read', () => {
     SECRET_KEY: STRONG_SECRET,
     DATABASE_URL: 'postgres://u:p@db:5432/app',
     ACCESS_TOKEN_EXPIRE_HOURS: '2',
+    ALLOW_REGISTRATION: 'true',
+    PASSWORD_MIN_LENGTH: '12',
+    SESSION_MAX_AGE_DAYS: '7.5',
+    SMTP_URL: 'smtps://user:pass@mail.example.com:465',
+    MAIL_FROM: 'Example <accounts@example.com>',
+    PUBLIC_URL: 'https://app.example.com/base/',
+    PASSWORD_RESET_MINUTES: '15',
+    EMAIL_VERIFICATION_HOURS: '0.5',
+    REGISTRATION_MAX_PER_IP: '3',
+    PASSWORD_RESET_MAX_PER_IP: '4',
+    MAIL_MAX_PER_ACCOUNT: '2',
     BCRYPT_ROUNDS: '10',
     INITIAL_USERS: 'admin:s3cret',
     REDIS_URL: 'redis://cache:6379',
@@ -101,6 +123,17 @@ test('every variable is read', () => {
     databaseConnectTimeoutSeconds: 2.5,
     databaseStatementTimeoutSeconds: 30,
     accessTokenExpireHours: 2,
+    allowRegistration: true,
+    passwordMinLength: 12,
+    sessionMaxAgeDays: 7.5,
+    smtpUrl: 'smtps://user:pass@mail.example.com:465',
+    mailFrom: 'Example <accounts@example.com>',
+    publicUrl: 'https://app.example.com/base',
+    passwordResetMinutes: 15,
+    emailVerificationHours: 0.5,
+    registrationMaxPerIp: 3,
+    passwordResetMaxPerIp: 4,
+    mailMaxPerAccount: 2,
     bcryptRounds: 10,
     initialUsers: [{ username: 'admin', password: 's3cret' }],
     redisUrl: 'redis://cache:6379',
@@ -285,4 +318,48 @@ test('METRICS_API_KEY and the database timeouts are checked', () => {
     problemsOf({ DATABASE_STATEMENT_TIMEOUT_SECONDS: 'x' }).join('\n'),
     /DATABASE_STATEMENT_TIMEOUT_SECONDS/,
   );
+});
+
+test('accounts: registration follows DEBUG unless set; PUBLIC_URL follows PORT', () => {
+  assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET }).allowRegistration, false);
+  assert.equal(loadConfig({ ALLOW_REGISTRATION: 'false' }).allowRegistration, false);
+  assert.equal(loadConfig({ PORT: '3000' }).publicUrl, 'http://localhost:3000');
+  assert.equal(loadConfig({ PUBLIC_URL: 'https://example.com/' }).publicUrl, 'https://example.com');
+});
+
+test('accounts variables are checked, each problem naming its variable', () => {
+  const problems = problemsOf({
+    ALLOW_REGISTRATION: 'sometimes',
+    PASSWORD_MIN_LENGTH: '6',
+    SESSION_MAX_AGE_DAYS: '0',
+    SMTP_URL: 'http://mail.example.com',
+    MAIL_FROM: 'nobody',
+    PUBLIC_URL: 'ftp://example.com',
+    PASSWORD_RESET_MINUTES: '0',
+    EMAIL_VERIFICATION_HOURS: 'soon',
+    REGISTRATION_MAX_PER_IP: '0',
+    PASSWORD_RESET_MAX_PER_IP: '-1',
+    MAIL_MAX_PER_ACCOUNT: '1.5',
+  });
+  const names = [
+    'ALLOW_REGISTRATION',
+    'PASSWORD_MIN_LENGTH',
+    'SESSION_MAX_AGE_DAYS',
+    'SMTP_URL',
+    'MAIL_FROM',
+    'PUBLIC_URL',
+    'PASSWORD_RESET_MINUTES',
+    'EMAIL_VERIFICATION_HOURS',
+    'REGISTRATION_MAX_PER_IP',
+    'PASSWORD_RESET_MAX_PER_IP',
+    'MAIL_MAX_PER_ACCOUNT',
+  ];
+  assert.equal(problems.length, names.length, problems.join('\n'));
+  for (const name of names)
+    assert.ok(
+      problems.some((p) => p.startsWith(`${name} `)),
+      `${name} is named in: ${problems.join('; ')}`,
+    );
+  assert.ok(problemsOf({ PUBLIC_URL: 'https://example.com/?q=1' })[0]?.startsWith('PUBLIC_URL'));
+  assert.ok(problemsOf({ PASSWORD_MIN_LENGTH: '73' })[0]?.startsWith('PASSWORD_MIN_LENGTH'));
 });

@@ -22,7 +22,22 @@ export interface Config {
   databaseConnectTimeoutSeconds: number;
   /** PostgreSQL `statement_timeout`: a slower query is cancelled (503). */
   databaseStatementTimeoutSeconds: number;
+  /** Idle timeout: a session unused this long ends (tokens live this long, renewed while in use). */
   accessTokenExpireHours: number;
+  /** Accounts: sign-up, password policy, session cap, mail (src/accounts/, src/mail/). */
+  allowRegistration: boolean;
+  passwordMinLength: number;
+  /** Absolute cap on a session however much it is used; renewals never pass it. */
+  sessionMaxAgeDays: number;
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** Origin (and optional path prefix) links in mails point at; no trailing slash. */
+  publicUrl: string;
+  passwordResetMinutes: number;
+  emailVerificationHours: number;
+  registrationMaxPerIp: number;
+  passwordResetMaxPerIp: number;
+  mailMaxPerAccount: number;
   bcryptRounds: number;
   initialUsers: InitialUser[];
   redisUrl: string | null;
@@ -150,13 +165,24 @@ export function loadConfig(env: Env = process.env): Config {
       'WORKERS above 1 needs REDIS_URL: streams and publishes must reach every process (set REDIS_URL, or WORKERS=1)',
     );
 
+  const port = num('PORT', 8080, { min: 0, max: 65535 });
+  const smtpUrl = read('SMTP_URL') ?? null;
+  if (smtpUrl !== null && !/^smtps?:\/\/[^/]/i.test(smtpUrl))
+    problems.push('SMTP_URL must start with smtp:// or smtps://');
+  const mailFrom = read('MAIL_FROM') ?? 'auth-sse <no-reply@localhost>';
+  if (!/^[^@\s<>]+@[^@\s<>]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+>$/.test(mailFrom))
+    problems.push(`MAIL_FROM must be an address or "Name <address>", got "${mailFrom}"`);
+  const publicUrl = parsePublicUrl(read('PUBLIC_URL') ?? `http://localhost:${port}`);
+  if (publicUrl === null)
+    problems.push('PUBLIC_URL must be an http:// or https:// URL without query or fragment');
+
   const logLevel = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const config: Config = {
     debug,
     host: read('HOST') ?? 'localhost',
-    port: num('PORT', 8080, { min: 0, max: 65535 }),
+    port,
     secretKey: secretKey ?? DEV_SECRET_KEY,
     databaseUrl,
     databaseConnectTimeoutSeconds: num('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, {
@@ -174,6 +200,18 @@ export function loadConfig(env: Env = process.env): Config {
       max: 24 * 365,
       integer: false,
     }),
+    allowRegistration: bool('ALLOW_REGISTRATION', debug),
+    // NIST SP 800-63B: at least 8; bcrypt reads at most 72 bytes.
+    passwordMinLength: num('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 64 }),
+    sessionMaxAgeDays: num('SESSION_MAX_AGE_DAYS', 30, { min: 0.00001, max: 3650, integer: false }),
+    smtpUrl,
+    mailFrom,
+    publicUrl: publicUrl ?? '',
+    passwordResetMinutes: num('PASSWORD_RESET_MINUTES', 30, { min: 1, max: 24 * 60 }),
+    emailVerificationHours: num('EMAIL_VERIFICATION_HOURS', 24, { min: 0.01, max: 24 * 30, integer: false }),
+    registrationMaxPerIp: num('REGISTRATION_MAX_PER_IP', 10, { min: 1, max: 1_000_000 }),
+    passwordResetMaxPerIp: num('PASSWORD_RESET_MAX_PER_IP', 20, { min: 1, max: 1_000_000 }),
+    mailMaxPerAccount: num('MAIL_MAX_PER_ACCOUNT', 5, { min: 1, max: 1_000_000 }),
     bcryptRounds: num('BCRYPT_ROUNDS', 12, { min: 4, max: 31 }),
     initialUsers,
     redisUrl,
@@ -204,6 +242,19 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `https://example.com/app/` → `https://example.com/app`; null unless an http(s) URL with no query or fragment. */
+export function parsePublicUrl(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || raw.includes('#'))
+    return null;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Accepts the spellings Python's config and shells use (`True`, `1`, `yes`, `on`…). */

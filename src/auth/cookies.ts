@@ -5,22 +5,28 @@ export const AUTH_COOKIE = 'access_token';
 
 /**
  * The one place the session cookie is written: HttpOnly (no script can read it), SameSite=Lax
- * (not sent on cross-site subrequests or POSTs), Path=/, Max-Age = token lifetime, Secure
- * outside DEBUG (plain-HTTP localhost development keeps working).
+ * (not sent on cross-site subrequests or POSTs), Path=/, Secure outside DEBUG (plain-HTTP
+ * localhost development keeps working). `maxAgeSeconds` null makes a browser-session cookie
+ * (no "remember me"); a number, a persistent one that lives as long as its token.
+ * Written as a header rather than through `reply.setCookie` (which writes in an onSend hook), so
+ * a renewal also reaches the browser on a hijacked reply: an event stream's headers.
  */
 export function setAuthCookie(
   reply: FastifyReply,
   token: string,
-  maxAgeSeconds: number,
+  maxAgeSeconds: number | null,
   secure: boolean,
 ): void {
-  reply.setCookie(AUTH_COOKIE, token, {
+  const cookie = reply.server.serializeCookie(AUTH_COOKIE, token, {
     httpOnly: true,
     sameSite: 'lax',
     path: '/',
-    maxAge: maxAgeSeconds,
+    ...(maxAgeSeconds === null ? {} : { maxAge: Math.max(0, maxAgeSeconds) }),
     secure,
   });
+  const existing = reply.getHeader('set-cookie');
+  const others = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+  reply.header('set-cookie', [...others.filter((c) => !c.startsWith(`${AUTH_COOKIE}=`)), cookie]);
 }
 
 export function clearAuthCookie(reply: FastifyReply, secure: boolean): void {

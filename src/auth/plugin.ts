@@ -1,21 +1,26 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
-import { readToken } from './cookies.ts';
+import { readToken, setAuthCookie } from './cookies.ts';
 import { ensureInitialUsers } from './initial-users.ts';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
-import { type AuthenticatedUser, type AuthService, createAuthService } from './service.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { type AuthenticatedUser, type AuthService, type ClientInfo, createAuthService } from './service.ts';
 import { createFailoverThrottleStore } from './throttle-failover.ts';
 import { createRedisThrottleStore, createSqlThrottleStore } from './throttle-stores.ts';
 
-/** How often expired revocations and login-failure windows are deleted. */
+/** How often expired sessions, revocations and login-failure windows are deleted. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
+/** How often batched "last seen" times are written. */
+const LAST_SEEN_FLUSH_MS = 15_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService;
     /** Failed-login counters shared by every instance (Redis or the database). */
     loginThrottle: LoginThrottle;
+    /** Use counters over the same store, for sign-up, reset and mail limits (LOGIN_WINDOW_MINUTES). */
+    rateLimiter: RateLimiter;
     /** preHandler for HTML pages: anonymous visitors are sent to the login form. */
     requirePageUser: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
     /** preHandler for APIs and streams: anonymous callers get 401 JSON. */
@@ -24,6 +29,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: AuthenticatedUser | null;
   }
+}
+
+/** Where a request comes from, as recorded with a session. */
+export function clientInfo(request: FastifyRequest): ClientInfo {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? '' };
 }
 
 /** The signed-in user of a route behind a guard; calling it on an unguarded route is a bug. */
@@ -61,6 +71,7 @@ export default fp(
       windowMs: config.loginWindowMinutes * 60_000,
     });
     app.decorate('loginThrottle', throttle);
+    app.decorate('rateLimiter', createRateLimiter(throttleStore, config.loginWindowMinutes * 60_000));
 
     // Revocation rows and failure windows are useless once expired; delete them on start and
     // then periodically. The timer belongs to this app instance and ends with it.
@@ -73,16 +84,36 @@ export default fp(
     };
     const pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
     pruneTimer.unref();
+    let flushing: Promise<void> = Promise.resolve();
+    const flushLastSeen = () => {
+      flushing = auth
+        .flushLastSeen()
+        .catch((err: unknown) => app.log.warn({ err }, 'recording last-seen times failed'));
+    };
+    const flushTimer = setInterval(flushLastSeen, LAST_SEEN_FLUSH_MS);
+    flushTimer.unref();
     app.addHook('onReady', async () => prune());
     app.addHook('onClose', async () => {
       clearInterval(pruneTimer);
-      await pruning;
+      clearInterval(flushTimer);
+      flushLastSeen();
+      await Promise.all([pruning, flushing]);
       await throttleStore.close();
     });
 
-    app.addHook('onRequest', async (request) => {
+    const secure = !config.debug;
+    app.addHook('onRequest', async (request, reply) => {
       const token = readToken(request);
-      if (token !== null) request.user = await auth.authenticate(token);
+      if (token === null) return;
+      const user = await auth.authenticate(token, clientInfo(request));
+      request.user = user;
+      // Sliding expiry: a browser using its session past half the token's life gets a fresh
+      // cookie for the same session. Bearer clients renew through POST /api/session/refresh.
+      if (user && request.headers.authorization === undefined) {
+        const renewed = await auth.renew(user);
+        if (renewed)
+          setSessionCookie(reply, renewed.token, renewed.claims.exp, user.session.persistent, secure);
+      }
     });
     // A signed-in user's pages and data must not outlive the session in a shared or back-button
     // cache (ASVS 8.2.1); routes that set their own policy keep it.
@@ -103,3 +134,14 @@ export default fp(
   },
   { name: 'auth', dependencies: ['db', 'web'] },
 );
+
+/** The session cookie for a token expiring at `exp`: persistent ("remember me") or for this browser session. */
+export function setSessionCookie(
+  reply: FastifyReply,
+  token: string,
+  exp: number,
+  persistent: boolean,
+  secure: boolean,
+): void {
+  setAuthCookie(reply, token, persistent ? exp - Math.floor(Date.now() / 1000) : null, secure);
+}

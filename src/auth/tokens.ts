@@ -26,8 +26,12 @@ export interface IssuedToken {
 }
 
 export interface TokenService {
-  /** Signs a token for `username` valid for the configured lifetime. */
-  sign(username: string, nowSeconds?: number): IssuedToken;
+  /**
+   * Signs a token for `username`, issued at `nowSeconds`, valid for the configured lifetime unless
+   * `options.exp` says otherwise; `options.jti` names the session it belongs to (a random one by
+   * default).
+   */
+  sign(username: string, nowSeconds?: number, options?: { jti?: string; exp?: number }): IssuedToken;
   /** The claims of a valid token, or null for anything forged, expired, malformed or incomplete. */
   verify(token: string): AccessClaims | null;
   /** Lifetime of new tokens, in seconds. */
@@ -47,8 +51,13 @@ export function createTokenService(options: { secret: string; lifetimeHours: num
   });
   return {
     lifetimeSeconds,
-    sign(username, nowSeconds = Math.floor(Date.now() / 1000)) {
-      const claims = { sub: username, iat: nowSeconds, exp: nowSeconds + lifetimeSeconds, jti: randomUUID() };
+    sign(username, nowSeconds = Math.floor(Date.now() / 1000), options = {}) {
+      const claims = {
+        sub: username,
+        iat: nowSeconds,
+        exp: options.exp ?? nowSeconds + lifetimeSeconds,
+        jti: options.jti ?? randomUUID(),
+      };
       return { token: signer(claims), claims };
     },
     verify(token) {

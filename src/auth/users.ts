@@ -7,6 +7,8 @@ export interface User {
   username: string;
   hashed_password: string;
   tokens_valid_after: number;
+  email: string | null;
+  email_verified_at: number | null;
 }
 
 /** Names usable in URLs (`/protected/events/:username`) without escaping. Enforced for new users. */
@@ -26,7 +28,13 @@ export function createUserRepository(db: Kysely<Database>) {
         .selectAll()
         .where('username', '=', username)
         .executeTakeFirst();
-      return row ? { ...row, tokens_valid_after: Number(row.tokens_valid_after) } : null;
+      if (!row) return null;
+      const verified = row.email_verified_at;
+      return {
+        ...row,
+        tokens_valid_after: Number(row.tokens_valid_after),
+        email_verified_at: verified === null ? null : Number(verified),
+      };
     },
 
     /**

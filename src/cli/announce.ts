@@ -1,9 +1,9 @@
 /**
- * Telling running servers that a user's sessions ended. Tokens are checked against the database
- * on every request, so the CLI's database write alone stops them working. An already open event
- * stream ends at once when its server hears of it through the event bus; without REDIS_URL that
- * bus lives inside each server process, out of this process's reach, and the stream ends instead
- * at its server's next session check (every SSE_SESSION_CHECK_SECONDS).
+ * Telling running servers that a user's sessions ended. Servers answer session checks from an
+ * in-process cache that their event bus keeps true, so the CLI's database write takes effect on a
+ * running server when it hears of it: at once through the Redis bus, or — without REDIS_URL, when
+ * that bus lives inside each server process, out of this process's reach — at the server's next
+ * session check (every SSE_SESSION_CHECK_SECONDS), for requests and open streams alike.
  */
 
 import { Redis } from 'ioredis';
@@ -15,9 +15,9 @@ import { createRedisBackend, defaultRedisPrefix } from '../events/redis-backend.
 const REDIS_TIMEOUT_MS = 5_000;
 
 export const NO_BUS_NOTE =
-  'Note: REDIS_URL is not set, so running servers were not told. Every request with an old ' +
-  "token is refused from now on; event streams already open end at their server's next " +
-  'session check, within SSE_SESSION_CHECK_SECONDS (30 s by default).';
+  'Note: REDIS_URL is not set, so running servers were not told. They refuse the old sessions, ' +
+  'requests and open event streams alike, from their next session check, within ' +
+  'SSE_SESSION_CHECK_SECONDS (30 s by default).';
 
 /** Publishes `session-ended` on the deployment's Redis bus; null when done, else a note why not. */
 export async function announceSessionEnd(
@@ -62,8 +62,8 @@ export async function announceSessionEnd(
 }
 
 const unreachable = (detail: string) =>
-  `Warning: could not tell running servers through Redis (${detail}); open event streams end at ` +
-  "their server's next session check, within SSE_SESSION_CHECK_SECONDS (30 s by default).";
+  `Warning: could not tell running servers through Redis (${detail}); they refuse the old ` +
+  'sessions from their next session check, within SSE_SESSION_CHECK_SECONDS (30 s by default).';
 
 /** null when Redis answers PING, else why not. Never retries, so it cannot hang. */
 async function pingRedis(url: string): Promise<string | null> {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 export type CliCommand =
   | { name: 'add' | 'passwd'; username: string; password: string | null }
-  | { name: 'remove' | 'logout-all'; username: string }
+  | { name: 'remove' | 'logout-all' | 'sessions'; username: string }
   | { name: 'list' }
   | { name: 'help' };
 
@@ -20,13 +20,15 @@ Commands:
   remove <username>                    delete a user, their courses, and every session
   list                                 print every username, one a line
   logout-all <username>                end every session of a user ("log out everywhere")
+  sessions <username>                  list a user's active sessions (tab-separated: id, signed in,
+                                       last seen, expires, address, user agent)
   help                                 show this text
 
 Reads the server's configuration (environment and .env): DATABASE_URL, BCRYPT_ROUNDS, REDIS_URL…
 Exit codes: 0 done · 1 refused (user exists / not found) · 2 usage or invalid input ·
 3 configuration or database error.`;
 
-const WITH_USERNAME = new Set(['add', 'passwd', 'remove', 'logout-all']);
+const WITH_USERNAME = new Set(['add', 'passwd', 'remove', 'logout-all', 'sessions']);
 const WITH_PASSWORD = new Set(['add', 'passwd']);
 
 /** Parses the arguments after `main.ts`: `<command> [username] [--password <pw>]`. */
@@ -55,7 +57,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (extra !== undefined) return { ok: false, problem: `unexpected argument "${extra}"` };
   if (name === 'add' || name === 'passwd')
     return { ok: true, command: { name, username, password: values.password ?? null } };
-  return { ok: true, command: { name: name as 'remove' | 'logout-all', username } };
+  return { ok: true, command: { name: name as 'remove' | 'logout-all' | 'sessions', username } };
 }
 
 function parse(argv: readonly string[]) {

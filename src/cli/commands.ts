@@ -3,8 +3,9 @@
  * behaviour is the same whether it is driven by `main.ts` or by a test. Outcomes are values
  * (an exit code and the lines to print); only unexpected failures throw.
  */
-import { checkNewPassword, MAX_PASSWORD_BYTES } from '../auth/passwords.ts';
+import type { PasswordProblem } from '../auth/password-policy.ts';
 import type { AuthService, SessionEndReason } from '../auth/service.ts';
+import type { SessionRow } from '../auth/sessions.ts';
 import { isValidUsername } from '../auth/users.ts';
 import { type CliCommand, USAGE } from './args.ts';
 
@@ -20,7 +21,9 @@ export interface CommandResult {
 }
 
 export interface CommandDeps {
-  auth: Pick<AuthService, 'users' | 'passwords' | 'logoutEverywhere'>;
+  auth: Pick<AuthService, 'users' | 'passwords' | 'sessions' | 'logoutEverywhere' | 'removeUser'>;
+  /** The password policy (src/auth/password-policy.ts) with the configured minimum length. */
+  checkPassword(password: string, username: string): PasswordProblem | null;
   /** Asks for the new password when `--password` was not given. */
   readPassword(prompt: string): Promise<string>;
   /**
@@ -59,16 +62,14 @@ export async function runCommand(command: CliCommand, deps: CommandDeps): Promis
         return fail(EXIT.refused, `User "${command.username}" already exists.`);
       if (command.name === 'passwd' && !existing) return fail(EXIT.refused, `No user "${command.username}".`);
       const password = command.password ?? (await deps.readPassword(`Password for ${command.username}: `));
-      const problem = checkNewPassword(password);
-      if (problem === 'empty') return fail(EXIT.usage, 'The password must not be empty.');
-      if (problem === 'too-long')
-        return fail(EXIT.usage, `The password is longer than ${MAX_PASSWORD_BYTES} bytes (bcrypt's limit).`);
+      const problem = deps.checkPassword(password, command.username);
+      if (problem) return fail(EXIT.usage, `Refused: ${problem.message}`);
       const hash = await passwords.hash(password);
       if (command.name === 'passwd') {
         await users.setPassword(command.username, hash);
         // A password is changed because the old one may be known: its sessions end too (ASVS 3.3.3).
-        await deps.auth.logoutEverywhere(command.username);
-        const note = await deps.announceSessionEnd(command.username, 'logout-all');
+        await deps.auth.logoutEverywhere(command.username, 'password-changed');
+        const note = await deps.announceSessionEnd(command.username, 'password-changed');
         return done([
           `Password changed for "${command.username}"; their sessions have ended.`,
           ...notes(note),
@@ -79,8 +80,14 @@ export async function runCommand(command: CliCommand, deps: CommandDeps): Promis
         return fail(EXIT.refused, `User "${command.username}" already exists.`);
       return done([`Created user "${command.username}".`]);
     }
+    case 'sessions': {
+      const user = await users.findByUsername(command.username);
+      if (!user) return fail(EXIT.refused, `No user "${command.username}".`);
+      const rows = await deps.auth.sessions.listActive(user.id, Math.floor(Date.now() / 1000));
+      return done([`${rows.length} active session(s) of "${command.username}".`], rows.map(formatSession));
+    }
     case 'remove': {
-      if (!(await users.remove(command.username)))
+      if (!(await deps.auth.removeUser(command.username)))
         return fail(EXIT.refused, `No user "${command.username}".`);
       const note = await deps.announceSessionEnd(command.username, 'removed');
       return done([`Removed user "${command.username}" and their courses.`, ...notes(note)]);
@@ -92,4 +99,14 @@ export async function runCommand(command: CliCommand, deps: CommandDeps): Promis
       return done([`Ended every session of "${command.username}".`, ...notes(note)]);
     }
   }
+}
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+/** One session a line, tab-separated: id, signed in, last seen, expires, address, user agent. */
+export function formatSession(row: SessionRow): string {
+  const agent = row.user_agent.replace(/[\t\r\n]/g, ' ') || '-';
+  return [row.id, iso(row.created_at), iso(row.last_seen_at), iso(row.expires_at), row.ip || '-', agent].join(
+    '\t',
+  );
 }

@@ -83,15 +83,18 @@ test('add (password as an option and from piped stdin) creates users who can log
   await assert.rejects(apiToken(url, 'carol', 'from stdin\nignored second line'), /401/);
 });
 
-test('add refuses a taken name, a bad name, an empty or over-long password, and changes nothing', async (t) => {
+test('add refuses a taken name, a bad name, a password the policy refuses, and changes nothing', async (t) => {
   const env = testEnv(t);
-  assert.equal((await runCli(t, ['add', 'bob', '-p', 'one'], env)).code, 0);
+  assert.equal((await runCli(t, ['add', 'bob', '-p', 'first horse'], env)).code, 0);
   const cases: [string[], string | undefined, number, RegExp][] = [
-    [['add', 'bob', '-p', 'two'], undefined, 1, /"bob" already exists/],
+    [['add', 'bob', '-p', 'second horse'], undefined, 1, /"bob" already exists/],
     [['add', 'bad name', '-p', 'x'], undefined, 2, /Invalid username "bad name"/],
     [['add', '../etc', '-p', 'x'], undefined, 2, /Invalid username/],
-    [['add', 'dave', '-p', 'é'.repeat(37)], undefined, 2, /longer than 72 bytes/],
-    [['add', 'dave'], '\n', 2, /must not be empty/],
+    [['add', 'dave', '-p', 'é'.repeat(37)], undefined, 2, /at most 72 bytes/],
+    [['add', 'dave', '-p', 'short'], undefined, 2, /Refused: Password must be at least 8 characters/],
+    [['add', 'dave', '-p', 'password1'], undefined, 2, /commonly used passwords/],
+    [['add', 'dave', '-p', 'dave2024'], undefined, 2, /must not be your username/],
+    [['add', 'dave'], '\n', 2, /at least 8 characters/],
     [['add', 'dave'], '', 2, /No password on stdin/],
   ];
   for (const [args, input, code, message] of cases) {
@@ -101,18 +104,24 @@ test('add refuses a taken name, a bad name, an empty or over-long password, and 
   }
   assert.equal((await runCli(t, ['list'], env)).stdout, 'bob\n');
   const { url } = await startApp(t, { ...env, INITIAL_USERS: '' });
-  await apiToken(url, 'bob', 'one');
+  await apiToken(url, 'bob', 'first horse');
+  // The minimum length is configurable.
+  const longer = await runCli(t, ['add', 'erin', '-p', 'eleven char'], { ...env, PASSWORD_MIN_LENGTH: '12' });
+  assert.equal(longer.code, 2);
+  assert.match(longer.stderr, /at least 12 characters/);
 });
 
 test('passwd changes the password and ends the sessions the old one opened', async (t) => {
   const env = testEnv(t);
-  const { url } = await startApp(t, env);
+  const { url, app } = await startApp(t, env);
   const oldToken = await apiToken(url, 'mark', 'pass123');
   assert.equal(await meStatus(url, oldToken), 200);
 
   const run = await runCli(t, ['passwd', 'mark', '--password', 'new-secret'], env);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /Password changed for "mark"/);
+  // Without REDIS_URL the server hears of it at its next session check (run now).
+  await app.events.checkSessions();
   assert.equal(await meStatus(url, oldToken), 401);
   await assert.rejects(apiToken(url, 'mark', 'pass123'), /401/);
   assert.equal(await meStatus(url, await apiToken(url, 'mark', 'new-secret')), 200);
@@ -120,14 +129,40 @@ test('passwd changes the password and ends the sessions the old one opened', asy
   const missing = await runCli(t, ['passwd', 'nobody', '-p', 'x'], env);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /No user "nobody"/);
+  const weak = await runCli(t, ['passwd', 'mark', '-p', 'qwertyuiop'], env);
+  assert.equal(weak.code, 2);
+  assert.match(weak.stderr, /commonly used/);
+});
+
+test('sessions lists the active sessions of a user, one a line, and refuses an unknown user', async (t) => {
+  const env = testEnv(t);
+  const { url } = await startApp(t, env);
+  await apiToken(url);
+  const ended = await apiToken(url);
+  await fetch(`${url}/api/logout`, { method: 'POST', headers: { authorization: `Bearer ${ended}` } });
+  const run = await runCli(t, ['sessions', 'mark'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /1 active session\(s\) of "mark"/);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const [id, created, seen, expires, ip, agent] = (lines[0] ?? '').split('\t');
+  assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+  for (const time of [created, seen, expires]) assert.match(time ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(ip, '127.0.0.1');
+  assert.equal(agent, 'node');
+  assert.equal((await runCli(t, ['sessions', 'luke'], env)).stdout, '');
+  const missing = await runCli(t, ['sessions', 'nobody'], env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No user "nobody"/);
 });
 
 test('remove deletes the user and their sessions; a second remove is refused', async (t) => {
   const env = testEnv(t);
-  const { url } = await startApp(t, env);
+  const { url, app } = await startApp(t, env);
   const token = await apiToken(url, 'luke', 'pass456');
   const run = await runCli(t, ['remove', 'luke'], env);
   assert.equal(run.code, 0, run.stderr);
+  await app.events.checkSessions();
   assert.equal(await meStatus(url, token), 401);
   assert.equal((await runCli(t, ['list'], env)).stdout, 'mark\n');
   const again = await runCli(t, ['remove', 'luke'], env);
@@ -135,14 +170,15 @@ test('remove deletes the user and their sessions; a second remove is refused', a
   assert.match(again.stderr, /No user "luke"/);
 });
 
-test('logout-all ends every token of the user at once, and notes that REDIS_URL is not set', async (t) => {
+test('logout-all ends every token of the user at the next session check, and notes that REDIS_URL is not set', async (t) => {
   const env = testEnv(t);
-  const { url } = await startApp(t, env);
+  const { url, app } = await startApp(t, env);
   const tokens = [await apiToken(url), await apiToken(url)];
   const other = await apiToken(url, 'luke', 'pass456');
   const run = await runCli(t, ['logout-all', 'mark'], env);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /REDIS_URL is not set/);
+  await app.events.checkSessions();
   for (const token of tokens) assert.equal(await meStatus(url, token), 401);
   assert.equal(await meStatus(url, other), 200, "another user's session is untouched");
   assert.equal(await meStatus(url, await apiToken(url)), 200, 'logging in again works');
@@ -210,7 +246,7 @@ test('with REDIS_URL, logout-all and remove also end open streams on a running s
 
 test('with REDIS_URL unreachable, logout-all still ends the sessions, warns, and exits promptly', async (t) => {
   const env = testEnv(t, { REDIS_URL: 'redis://127.0.0.1:1' });
-  assert.equal((await runCli(t, ['add', 'bob', '-p', 'pw'], env)).code, 0);
+  assert.equal((await runCli(t, ['add', 'bob', '-p', 'long enough'], env)).code, 0);
   const started = Date.now();
   const run = await runCli(t, ['logout-all', 'bob'], env);
   assert.equal(run.code, 0, run.stderr);
@@ -289,7 +325,7 @@ print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': out.decod
   assert.equal(typed.code, 0, typed.screen);
   assert.match(typed.screen, /Created user "tty-user"/);
   assert.doesNotMatch(typed.screen, /s3cret/, 'nothing typed is echoed');
-  const mismatch = await typeInto('tty-other', 'one', 'two');
+  const mismatch = await typeInto('tty-other', 'typed one!', 'typed two!');
   assert.equal(mismatch.code, 2);
   assert.match(mismatch.screen, /did not match/);
   assert.equal((await runCli(t, ['list'], env)).stdout, 'tty-user\n');

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
+import { checkPasswordPolicy } from '../auth/password-policy.ts';
 import { createAuthService } from '../auth/service.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { connectDatabase, type DatabaseHandle } from '../db/connect.ts';
@@ -44,6 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const result = await runCommand(command, {
       auth: createAuthService(handle.db, config),
+      checkPassword: (password, username) =>
+        checkPasswordPolicy(password, { username, minLength: config.passwordMinLength }),
       readPassword: (prompt) => readNewPassword(prompt),
       announceSessionEnd: (username, reason) => announceSessionEnd(config, username, reason),
     });

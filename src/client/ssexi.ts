@@ -75,6 +75,15 @@ declare global {
       // One queue for the page keeps messages in order even when a morph has to load first;
       // an unexpected failure is reported like an uncaught error without stalling the queue.
       queue = queue.then(() => applyMessage(el, source.url, data, ctx)).catch(reportError);
+    } else if (type === 'renew') {
+      // The session is past half its life and this page may only hold a stream: renew it with a
+      // same-origin POST (the answer sets the new cookie; the server extends the stream). One
+      // tab does it for all: they share the cookie, and the leader holds the stream.
+      let detail: { url?: string } = {};
+      try {
+        detail = JSON.parse(data);
+      } catch {}
+      if (source.leader && typeof detail.url === 'string' && emit(el, 'renew', detail)) renew(detail.url, 0);
     } else if (type === 'auth' || type === 'reload') {
       let detail: { redirect?: string } = {};
       try {
@@ -84,6 +93,18 @@ declare global {
       if (type === 'auth') source.end();
       if (emit(el, type, detail)) type === 'auth' ? leave(detail.redirect) : location.reload();
     }
+  };
+
+  /** POSTs to the session's renewal URL (same origin only), retrying a failed attempt twice. */
+  const renew = (url: string, attempt: number) => {
+    if (new URL(url, location.href).origin !== location.origin) return;
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'x-csrf-token': meta('csrf-token'), 'sx-request': 'true' },
+    })
+      .then((r) => r.status < 500 || Promise.reject())
+      .catch(() => attempt < 2 && setTimeout(renew, 1000 * 2 ** attempt, url, attempt + 1));
   };
 
   const open = (url: string, el: Element): Source => {

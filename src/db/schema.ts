@@ -7,6 +7,50 @@ export interface UsersTable {
   hashed_password: string;
   /** Unix seconds; tokens issued before it are rejected ("log out everywhere"). */
   tokens_valid_after: ColumnType<number, number | undefined, number>;
+  /** Lower-cased; unverified until `email_verified_at` is set (migration 009). */
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Unix seconds. */
+  email_verified_at: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** One signed-in session (src/auth/sessions.ts); times are Unix seconds. */
+export interface SessionsTable {
+  /** The token's `jti`, or the canonical id of a token without one. */
+  id: string;
+  user_id: number;
+  created_at: number;
+  last_seen_at: number;
+  /** Expiry of the newest token issued for the session (it slides while the session is used). */
+  expires_at: number;
+  /** No renewal goes past this (SESSION_MAX_AGE_DAYS after sign-in). */
+  absolute_expires_at: number;
+  /** 1: "remember me" (a persistent cookie); 0: a browser-session cookie. */
+  persistent: ColumnType<number, number | undefined, number>;
+  user_agent: ColumnType<string, string | undefined, string>;
+  ip: ColumnType<string, string | undefined, string>;
+  ended_at: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** Single-use mail tokens, stored as SHA-256 (src/accounts/account-tokens.ts). */
+export interface AccountTokensTable {
+  token_hash: string;
+  user_id: number;
+  purpose: string;
+  /** The address the token was sent to: verifying it must not verify a later one. */
+  email: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** The account page's security activity (src/accounts/activity.ts). */
+export interface SecurityEventsTable {
+  id: Generated<number>;
+  user_id: number;
+  kind: string;
+  /** Unix seconds. */
+  created_at: number;
+  ip: ColumnType<string, string | undefined, string>;
+  user_agent: ColumnType<string, string | undefined, string>;
 }
 
 export interface CoursesTable {
@@ -52,4 +96,7 @@ export interface Database {
   sse_event_horizons: SseEventHorizonsTable;
   revoked_tokens: RevokedTokensTable;
   login_failures: LoginFailuresTable;
+  sessions: SessionsTable;
+  account_tokens: AccountTokensTable;
+  security_events: SecurityEventsTable;
 }

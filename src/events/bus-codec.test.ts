@@ -12,6 +12,9 @@ test('bus messages survive a round trip, including data with line breaks', () =>
     { kind: 'event', event: { id: 1, recipient: '*', data: '', createdAt: 0 } },
     { kind: 'session-ended', username: 'mark', tokenId: 'abc', reason: 'logout' },
     { kind: 'session-ended', username: 'luke', reason: 'logout-all' },
+    { kind: 'session-ended', username: 'luke', except: 'keep', reason: 'password-changed' },
+    { kind: 'session-renewed', username: 'mark', tokenId: 'abc', expiresAt: 1700003600 },
+    { kind: 'user-changed', username: 'mark' },
   ];
   for (const message of messages) assert.deepEqual(decodeBusMessage(encodeBusMessage(message)), message);
 });
@@ -34,6 +37,9 @@ test('malformed payloads decode to null', () => {
     'j\n{',
     'j\n{"kind":"event"}',
     'j\n{"kind":"reset"}',
+    'j\n{"kind":"user-changed"}',
+    'j\n{"kind":"session-renewed","username":"mark","tokenId":"a","expiresAt":"soon"}',
+    'j\n{"kind":"frob","username":"mark"}',
   ])
     assert.equal(decodeBusMessage(payload), null, JSON.stringify(payload));
 });

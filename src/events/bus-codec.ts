@@ -30,7 +30,10 @@ export function decodeBusMessage(payload: string): BusMessage | null {
   if (payload.startsWith('j\n')) {
     try {
       const message = JSON.parse(payload.slice(2)) as BusMessage;
-      if (message.kind === 'session-ended' && typeof message.username === 'string') return message;
+      if (message.kind === 'reset' || message.kind === 'event' || typeof message.username !== 'string')
+        return null;
+      if (message.kind === 'session-renewed' && !Number.isSafeInteger(message.expiresAt)) return null;
+      if (['session-ended', 'session-renewed', 'user-changed'].includes(message.kind)) return message;
     } catch {
       return null;
     }

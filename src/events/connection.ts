@@ -10,9 +10,10 @@ export type CloseReason = 'client' | 'slow' | 'auth' | 'reload' | 'bus-reset' | 
 
 export interface SseConnection {
   readonly username: string;
+  /** The session the stream belongs to: it ends when that session ends. */
   readonly tokenId: string;
-  /** Unix seconds at which the stream's token was issued: re-checked against `tokens_valid_after`. */
-  readonly issuedAt: number;
+  /** The extra recipient it also receives (`<username>#<topic>`), or null. */
+  readonly topic: string | null;
   /** Id of the last message written; later duplicates (replay racing live delivery) are skipped. */
   readonly lastId: number;
   readonly closed: boolean;
@@ -22,6 +23,8 @@ export interface SseConnection {
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
   end(event: 'auth' | 'reload', data: object): void;
+  /** The session was renewed: the stream now lives until `expiresAtMs` (never shorter). */
+  extend(expiresAtMs: number): void;
   /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
   close(reason?: 'server' | 'bus-reset'): Promise<void>;
 }
@@ -29,11 +32,17 @@ export interface SseConnection {
 export interface ConnectionOptions {
   username: string;
   tokenId: string;
-  issuedAt: number;
+  topic?: string | null;
   lastId: number;
   heartbeatMs: number;
   /** Unix ms when the credential expires: the stream ends then with an `auth` event. */
   expiresAtMs: number;
+  /**
+   * How the session renews (src/auth/session-rules.ts): half a token lifetime before expiry, the
+   * stream sends `event: renew` with the URL that renews it (SSEXI.js posts to it), unless the
+   * session is at its cap. Absent: no prompts.
+   */
+  renewal?: { lifetimeMs: number; capMs: number; url: string };
   /** Bytes the socket may hold unsent before the client counts as stuck and is dropped. */
   maxBufferedBytes: number;
   /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
@@ -78,10 +87,24 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
 
   const heartbeat = setInterval(() => write(formatComment()), options.heartbeatMs);
   let expiry: NodeJS.Timeout | undefined;
+  let expiresAtMs = options.expiresAtMs;
+  /** The expiry the last `renew` prompt was sent for: one prompt per token. */
+  let promptedFor = 0;
+  const { renewal } = options;
   const armExpiry = () => {
-    const delay = options.expiresAtMs - Date.now();
+    clearTimeout(expiry);
+    const now = Date.now();
+    const promptAt =
+      renewal && promptedFor !== expiresAtMs && expiresAtMs < renewal.capMs
+        ? expiresAtMs - Math.floor(renewal.lifetimeMs / 2)
+        : Number.POSITIVE_INFINITY;
+    if (promptAt <= now && renewal) {
+      promptedFor = expiresAtMs;
+      write(formatEvent({ event: 'renew', data: JSON.stringify({ url: renewal.url }) }));
+    }
+    const next = Math.min(expiresAtMs, promptAt > now ? promptAt : expiresAtMs);
     // setTimeout cannot wait past 2^31-1 ms; long-lived tokens re-arm until their time comes.
-    if (delay > 0) expiry = setTimeout(armExpiry, Math.min(delay, MAX_TIMER_MS));
+    if (next > now) expiry = setTimeout(armExpiry, Math.min(next - now, MAX_TIMER_MS));
     else connection.end('auth', { reason: 'expired', redirect: '/login' });
   };
   res.on('close', () => finish('client'));
@@ -89,7 +112,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
   const connection: SseConnection = {
     username: options.username,
     tokenId: options.tokenId,
-    issuedAt: options.issuedAt,
+    topic: options.topic ?? null,
     get lastId() {
       return lastId;
     },
@@ -110,6 +133,11 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     end(event, data) {
       write(formatEvent({ event, data: JSON.stringify(data) }));
       finish(event);
+    },
+    extend(until) {
+      if (closed || until <= expiresAtMs) return;
+      expiresAtMs = until;
+      armExpiry();
     },
     close(reason = 'server') {
       finish(reason);

@@ -28,6 +28,20 @@ export function createHub() {
     },
     /** Hands a message to every stream it is for; returns how many streams that is. */
     deliver(event: StoredEvent): number {
+      const hash = event.recipient.indexOf('#');
+      if (hash > 0) {
+        // A topic (`mark#account`): only the user's streams that asked for it.
+        const set = byUser.get(event.recipient.slice(0, hash));
+        if (!set) return 0;
+        const frame = formatStoredEvent(event);
+        let streams = 0;
+        for (const connection of set)
+          if (connection.topic === event.recipient) {
+            connection.deliver(event, frame);
+            streams++;
+          }
+        return streams;
+      }
       const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
       if (targets[0] === undefined) return 0;
       // Framed once, written to every stream: fan-out costs one socket write per stream.
@@ -40,19 +54,27 @@ export function createHub() {
         }
       return streams;
     },
-    /** Ends the matching streams with an `auth` event so their pages go to the login form. */
-    endSessions(username: string, tokenId: string | undefined, reason: string) {
+    /**
+     * Ends the matching streams with an `auth` event so their pages go to the login form: one
+     * session's (`tokenId`), or all of the user's but `except`'s.
+     */
+    endSessions(username: string, tokenId: string | undefined, reason: string, except?: string) {
       for (const connection of [...(byUser.get(username) ?? [])]) {
-        if (tokenId === undefined || connection.tokenId === tokenId)
-          connection.end('auth', { reason, redirect: '/login' });
+        const matches =
+          tokenId === undefined ? connection.tokenId !== except : connection.tokenId === tokenId;
+        if (matches) connection.end('auth', { reason, redirect: '/login' });
       }
+    },
+    /** A session was renewed: its streams live on until the new expiry. */
+    renewSession(username: string, tokenId: string, expiresAtMs: number) {
+      for (const connection of byUser.get(username) ?? [])
+        if (connection.tokenId === tokenId) connection.extend(expiresAtMs);
     },
     /** The sessions behind the open streams, one per token (several tabs may share one). */
     sessions(): SessionRef[] {
       const byToken = new Map<string, SessionRef>();
       for (const set of byUser.values())
-        for (const { username, tokenId, issuedAt } of set)
-          byToken.set(tokenId, { username, tokenId, issuedAt });
+        for (const { username, tokenId } of set) byToken.set(tokenId, { username, tokenId });
       return [...byToken.values()];
     },
     /** Ends every stream opened with one of `tokenIds`, with an `auth` event. */

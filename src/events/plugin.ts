@@ -84,21 +84,40 @@ export default fp(
     // A message larger than half the send-buffer cap would get every stream dropped, forever.
     const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
 
+    // Session changes reach every instance (this one included) over the bus: each forgets what
+    // it cached about them and ends or extends the streams concerned.
     const unsubscribe = bus.subscribe((message) => {
-      if (message.kind === 'event') counters.delivered.inc({}, hub.deliver(message.event));
-      else if (message.kind === 'session-ended')
-        hub.endSessions(message.username, message.tokenId, message.reason);
-      else {
-        app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
-        void hub.closeAll('bus-reset');
+      if (message.kind === 'event') {
+        counters.delivered.inc({}, hub.deliver(message.event));
+        return;
       }
+      if (message.kind === 'reset') {
+        app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
+        app.auth.forgetCachedSessions();
+        void hub.closeAll('bus-reset');
+        return;
+      }
+      app.auth.applyRemoteChange(message);
+      if (message.kind === 'session-ended')
+        hub.endSessions(message.username, message.tokenId, message.reason, message.except);
+      else if (message.kind === 'session-renewed')
+        hub.renewSession(message.username, message.tokenId, message.expiresAt * 1000);
     });
-    app.auth.onSessionEnded(({ username, tokenId, reason }) => {
-      bus
-        .publish({ kind: 'session-ended', username, reason, ...(tokenId ? { tokenId } : {}) })
-        .catch((err) => {
-          app.log.error({ err }, 'could not broadcast session end');
-        });
+    app.auth.onChange((change) => {
+      if (change.kind === 'session-started' || change.kind === 'sign-in-failed') return;
+      const message =
+        change.kind === 'session-ended'
+          ? {
+              kind: change.kind,
+              username: change.username,
+              reason: change.reason,
+              ...(change.tokenId === undefined ? {} : { tokenId: change.tokenId }),
+              ...(change.except === undefined ? {} : { except: change.except }),
+            }
+          : change;
+      bus.publish(message).catch((err) => {
+        app.log.error({ err, change: change.kind }, 'could not broadcast a session change');
+      });
     });
 
     // Session check: one at a time (a slow database must not pile checks up), two batched
@@ -106,9 +125,9 @@ export default fp(
     let checking: Promise<number> | null = null;
     const checkSessions = (): Promise<number> => {
       checking ??= (async () => {
-        const sessions = hub.sessions();
-        if (sessions.length === 0) return 0;
-        const ended = await app.auth.findEndedSessions(sessions);
+        // Open streams' sessions and every session the auth cache holds: both must notice an
+        // ending that no bus message announced.
+        const ended = await app.auth.findEndedSessions(hub.sessions());
         if (ended.size > 0) {
           app.log.info({ sessions: ended.size }, 'ending streams of sessions ended elsewhere');
           hub.endTokens(ended, 'revoked');

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
+import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { createSseConnection } from './connection.ts';
@@ -12,7 +13,14 @@ import { planResume } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
-const StreamQuery = Type.Object({ lastEventId: Type.Optional(Type.String({ maxLength: 32 })) });
+const StreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+  /**
+   * A page's own channel besides the user's: `?topic=account` also carries messages published to
+   * `<username>#account` (the account page's live lists), which other pages never receive.
+   */
+  topic: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })),
+});
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -51,6 +59,7 @@ export default async function streamRoutes(
       // instance, or this one once Redis is back) and resumes from its last id.
       if (!opts.available()) throw new ServiceUnavailableError('redis', { retryAfterSeconds: 2 });
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
+      const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
       const openedAt = Date.now();
@@ -60,10 +69,17 @@ export default async function streamRoutes(
       const connection = createSseConnection(res, {
         username: user.username,
         tokenId: user.tokenId,
-        issuedAt: user.issuedAt,
+        topic,
         lastId: requested ?? 0,
         heartbeatMs: config.sseHeartbeatSeconds * 1000,
+        // The stream follows the session: renewals extend it (hub.renewSession), and it prompts
+        // the page to renew before the token runs out.
         expiresAtMs: user.expiresAt * 1000,
+        renewal: {
+          lifetimeMs: app.auth.tokenLifetimeSeconds * 1000,
+          capMs: user.session.absoluteExpiresAt * 1000,
+          url: SESSION_REFRESH_URL,
+        },
         maxBufferedBytes: config.sseMaxBufferedBytes,
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
@@ -80,7 +96,8 @@ export default async function streamRoutes(
       hub.add(connection);
       if (requested === null) return connection.goLive([]);
       try {
-        const window = await log.readAfter([user.username, BROADCAST], requested, config.sseReplayLimit);
+        const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
+        const window = await log.readAfter(recipients, requested, config.sseReplayLimit);
         const plan = planResume(requested, window, config.sseReplayLimit);
         if (plan.kind === 'reload') {
           counters.reloads.inc({ reason: plan.reason });

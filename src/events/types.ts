@@ -56,7 +56,12 @@ export interface EventBus {
 
 export type BusMessage =
   | { kind: 'event'; event: StoredEvent }
-  | { kind: 'session-ended'; username: string; tokenId?: string; reason: string }
+  /** Sessions ended: one (`tokenId`), or every one of the user's but `except`. */
+  | { kind: 'session-ended'; username: string; tokenId?: string; except?: string; reason: string }
+  /** A session's token was renewed: its streams live until `expiresAt` (Unix seconds). */
+  | { kind: 'session-renewed'; username: string; tokenId: string; expiresAt: number }
+  /** Something cached about a user's sessions changed (their email): instances forget it. */
+  | { kind: 'user-changed'; username: string }
   /** This instance may have missed messages (its bus link dropped): streams must resume from the log. */
   | { kind: 'reset' };
 

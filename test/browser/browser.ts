@@ -28,6 +28,7 @@ export const SX_EVENTS = [
   'error',
   'processed',
   'auth',
+  'renew',
   'reload',
   'form-init',
   'form-initialized',

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTokenService } from '../../src/auth/tokens.ts';
 import { startApp } from '../support/app.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
@@ -97,16 +96,20 @@ test('logging out everywhere ends every stream of the user, and only theirs', as
   assert.equal(numberOf(await luke.next()), 2);
 });
 
-test('a stream ends with `event: auth` when its token expires', async (t) => {
-  const { url, config } = await startApp(t);
-  // A two-second token, signed with the app's key: the stream must not outlive it.
-  const tokens = createTokenService({ secret: config.secretKey, lifetimeHours: 2 / 3600 });
-  const { token, claims } = tokens.sign('mark');
+test('a stream prompts its page to renew at half-life, and ends with `event: auth` when the session expires unrenewed', async (t) => {
+  // Four-second tokens (0.001 h, rounded up to whole seconds).
+  const { url, app } = await startApp(t, { ACCESS_TOKEN_EXPIRE_HOURS: '0.001' });
+  const token = await apiToken(url);
+  const { expiresAt } = (await app.auth.authenticate(token)) ?? { expiresAt: 0 };
   const stream = await openStream(url, token, 'mark');
+  const renew = await stream.next(5000);
+  assert.equal(renew.event, 'renew');
+  assert.deepEqual(JSON.parse(renew.data), { url: '/api/session/refresh' });
+  assert.ok(Date.now() >= (expiresAt - 2) * 1000 - 50, 'not before half the lifetime');
   const event = await stream.next(5000);
   assert.equal(event.event, 'auth');
   assert.deepEqual(JSON.parse(event.data), { reason: 'expired', redirect: '/login' });
-  assert.ok(Date.now() >= claims.exp * 1000 - 50, 'not before the token expired');
+  assert.ok(Date.now() >= expiresAt * 1000 - 50, 'not before the token expired');
   await ended(stream);
 });
 

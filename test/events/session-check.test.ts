@@ -21,6 +21,15 @@ async function tokenIdOf(app: FastifyInstance, token: string): Promise<string> {
   return user.tokenId;
 }
 
+/** Ends a session the way another process would: straight in the table, nothing on the bus. */
+async function endOutOfBand(app: FastifyInstance, tokenId: string): Promise<void> {
+  await app.db
+    .updateTable('sessions')
+    .set({ ended_at: Math.floor(Date.now() / 1000) })
+    .where('id', '=', tokenId)
+    .execute();
+}
+
 /** Asserts the server ended `stream` with the `auth` event the session check sends. */
 async function expectRevoked(stream: SseClient): Promise<void> {
   const event = await stream.next();
@@ -66,7 +75,7 @@ function watchChecks(
   };
 }
 
-test('a revocation written to the database by someone else ends exactly that token’s streams', async (t) => {
+test('a session ended in the database by someone else ends exactly that session’s streams and requests', async (t) => {
   const { url, app } = await startApp(t, FAST_CHECKS);
   const [revokedToken, otherToken] = [await apiToken(url), await apiToken(url)];
   const revoked = await openStream(url, revokedToken, 'mark');
@@ -75,16 +84,16 @@ test('a revocation written to the database by someone else ends exactly that tok
   t.after(closeAll([revoked, sameToken, otherSession]));
 
   // Straight into the table, as another process would: no logout call, nothing on the bus.
-  const tokenId = await tokenIdOf(app, revokedToken);
-  await app.db
-    .insertInto('revoked_tokens')
-    .values({ token_id: tokenId, expires_at: Math.floor(Date.now() / 1000) + 3600 })
-    .execute();
+  await endOutOfBand(app, await tokenIdOf(app, revokedToken));
 
   await expectRevoked(revoked);
   await expectRevoked(sameToken);
   await expectLive(app, otherSession, 'mark', 1);
   assert.equal(app.events.connectionCount('mark'), 1);
+  // The check also dropped the cached answer: requests with that token are refused too.
+  const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${revokedToken}` } });
+  assert.equal(me.status, 401);
+  await me.body?.cancel();
 });
 
 test('a user row deleted by another tool ends that user’s streams, and only theirs', async (t) => {
@@ -137,10 +146,7 @@ test('session checks run one at a time, and a failed one is logged and retried, 
   assert.equal(checks.seen.length, 1);
   release();
   await checks.next(2); // the hung one finishes; the next one fails
-  await app.db
-    .insertInto('revoked_tokens')
-    .values({ token_id: await tokenIdOf(app, token), expires_at: Math.floor(Date.now() / 1000) + 3600 })
-    .execute();
+  await endOutOfBand(app, await tokenIdOf(app, token));
   await expectRevoked(stream);
 });
 
@@ -150,10 +156,7 @@ test('events.checkSessions() runs a check now, between the timer’s, and says h
   const stream = await openStream(url, token, 'mark');
   t.after(() => stream.close());
   assert.equal(await app.events.checkSessions(), 0);
-  await app.db
-    .insertInto('revoked_tokens')
-    .values({ token_id: await tokenIdOf(app, token), expires_at: Math.floor(Date.now() / 1000) + 3600 })
-    .execute();
+  await endOutOfBand(app, await tokenIdOf(app, token));
   assert.equal(await app.events.checkSessions(), 1);
   await expectRevoked(stream);
 });

@@ -46,10 +46,10 @@ test('GET /login shows the form with a CSRF field; once logged in it redirects t
   assert.equal(again.headers.get('location'), '/protected');
 });
 
-test('POST /login sets the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age = lifetime, no Secure in DEBUG)', async (t) => {
+test('POST /login sets the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age = lifetime with "remember me", no Secure in DEBUG)', async (t) => {
   const { url } = await startApp(t, { ACCESS_TOKEN_EXPIRE_HOURS: '0.5' });
   const browser = new Browser(url);
-  const response = await browser.submit('/login', { username: 'mark', password: 'pass123' });
+  const response = await browser.submit('/login', { username: 'mark', password: 'pass123', remember: 'on' });
   assert.equal(response.status, 302);
   assert.equal(response.headers.get('location'), '/protected');
   const { value, attributes } = setCookie(response, 'access_token');

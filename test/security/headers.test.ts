@@ -95,7 +95,7 @@ test('outside DEBUG: HSTS, upgrade-insecure-requests and Secure cookies', async 
 test('the session cookie is HttpOnly, SameSite=Lax, Path=/, lives as long as the token, and is cleared on logout', async (t) => {
   const { url, app } = await startApp(t);
   const browser = new Browser(url);
-  const login = await browser.submit('/login', { username: 'mark', password: 'pass123' });
+  const login = await browser.submit('/login', { username: 'mark', password: 'pass123', remember: 'on' });
   const session = login.headers.getSetCookie().find((c) => c.startsWith('access_token=')) ?? '';
   assert.match(session, /;\s*HttpOnly/i);
   assert.match(session, /;\s*SameSite=Lax/i);

@@ -65,7 +65,7 @@ test("a deleted user's still-unexpired token stops working", async (t) => {
   await app.auth.users.create('temp', await app.auth.passwords.hash('temp-password'));
   const token = await apiToken(url, 'temp', 'temp-password');
   assert.deepEqual(await probeAccess(url, token, 'temp'), GRANTED);
-  await app.auth.users.remove('temp');
+  await app.auth.removeUser('temp');
   assert.deepEqual(await probeAccess(url, token, 'temp'), DENIED);
   // A new account that happens to reuse the name does not inherit the old account's sessions.
   await app.auth.users.create('temp', await app.auth.passwords.hash('another-password'), nowSeconds() + 1);

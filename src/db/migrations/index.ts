@@ -108,6 +108,83 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '008_sessions': {
+      async up(db: Kysely<unknown>) {
+        // One row per signed-in session, keyed by its token id (`jti`, or the canonical id of a
+        // Python-template token). Rows outlive their end (`ended_at`) until every token of the
+        // session has expired, so an ended session can never be adopted again (src/auth/sessions.ts).
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'varchar(128)', (c) => c.primaryKey())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('persistent', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('user_agent', 'varchar(512)', (c) => c.notNull().defaultTo(''))
+          .addColumn('ip', 'varchar(64)', (c) => c.notNull().defaultTo(''))
+          .addColumn('ended_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('sessions_user_id_idx').on('sessions').column('user_id').execute();
+        await db.schema.createIndex('sessions_expires_at_idx').on('sessions').column('expires_at').execute();
+      },
+    },
+    '009_users_email': {
+      async up(db: Kysely<unknown>) {
+        // Added, nullable columns: the Python template's rows stay as they are.
+        await db.schema.alterTable('users').addColumn('email', 'varchar(254)').execute();
+        await db.schema.alterTable('users').addColumn('email_verified_at', 'bigint').execute();
+        // Anyone may type any address, so unverified ones may repeat; a verified address
+        // belongs to one account (password reset finds the account by it).
+        await db.schema
+          .createIndex('users_verified_email_idx')
+          .on('users')
+          .column('email')
+          .unique()
+          .where(sql.ref('email_verified_at'), 'is not', null)
+          .execute();
+      },
+    },
+    '010_account_tokens': {
+      async up(db: Kysely<unknown>) {
+        // Single-use mail tokens (email verification, password reset): only their SHA-256 is stored.
+        await db.schema
+          .createTable('account_tokens')
+          .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('purpose', 'varchar(32)', (c) => c.notNull())
+          .addColumn('email', 'varchar(254)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('account_tokens_user_idx')
+          .on('account_tokens')
+          .columns(['user_id', 'purpose'])
+          .execute();
+      },
+    },
+    '011_security_events': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('security_events')
+          .addColumn('id', bigSerial, (c) =>
+            autoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('kind', 'varchar(32)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('ip', 'varchar(64)', (c) => c.notNull().defaultTo(''))
+          .addColumn('user_agent', 'varchar(512)', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .createIndex('security_events_user_idx')
+          .on('security_events')
+          .columns(['user_id', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

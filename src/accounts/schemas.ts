@@ -1,0 +1,222 @@
+/**
+ * Route schemas of the accounts feature: request validation, response serialisation and the
+ * OpenAPI description in one definition each (every JSON answer, errors included, is declared).
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
+
+const TAGS = ['accounts'];
+
+export const ErrorBody = Type.Object(
+  { error: Type.String({ description: 'What went wrong, for a person to read' }) },
+  { examples: [{ error: 'Password must be at least 8 characters long.' }] },
+);
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { ...ErrorBody, description: errorText[status] }]));
+const errorText: Record<number, string> = {
+  400: 'Invalid input, naming the rule broken',
+  401: 'Not signed in',
+  403: 'Wrong password (or a cross-site request)',
+  404: 'Not found (or registration is off)',
+  409: 'Conflict: the name or address is taken',
+  429: 'Too many attempts (see Retry-After)',
+};
+const NoContent = Type.Null({ description: 'Done; no body' });
+
+const password = (description: string) => Type.String({ maxLength: MAX_PASSWORD_LENGTH, description });
+const Email = Type.String({ format: 'email', maxLength: 254, description: 'An email address' });
+const Csrf = Type.Optional(Type.String({ maxLength: 256 }));
+
+export const TokenAnswer = Type.Object(
+  {
+    access_token: Type.String({ description: 'A JWT (HS256; sub, exp, iat, jti)' }),
+    token_type: Type.Literal('bearer'),
+    username: Type.String(),
+  },
+  { examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9.…', token_type: 'bearer', username: 'alice' }] },
+);
+
+export const RegisterBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64, description: 'Letters, digits, ".", "_" or "-"' }),
+    password: password('The new password (PASSWORD_MIN_LENGTH characters or more, not a common one)'),
+    email: Type.Optional(Email),
+  },
+  { examples: [{ username: 'alice', password: 'correct horse battery', email: 'alice@example.com' }] },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const registerSchema = {
+  description:
+    'Creates an account (when ALLOW_REGISTRATION) and signs it in; a given email gets a verification link.',
+  tags: TAGS,
+  body: RegisterBody,
+  response: { 201: TokenAnswer, ...errors(400, 404, 409, 429) },
+};
+
+export const RegisterForm = Type.Object({
+  username: Type.String({ maxLength: 150 }),
+  password: password('password'),
+  password_confirm: password('password, again'),
+  email: Type.Optional(Type.String({ maxLength: 254 })),
+  _csrf: Csrf,
+});
+export type RegisterForm = Static<typeof RegisterForm>;
+
+export const SessionItem = Type.Object({
+  id: Type.String({ description: 'The session id (its tokens’ jti)' }),
+  created_at: Type.Integer({ description: 'Unix seconds' }),
+  last_seen_at: Type.Integer({ description: 'Unix seconds (updated at most once a minute)' }),
+  expires_at: Type.Integer({ description: 'Unix seconds; slides while the session is used' }),
+  user_agent: Type.String(),
+  ip: Type.String(),
+  current: Type.Boolean({ description: 'The session making this request' }),
+});
+export const listSessionsSchema = {
+  description: "The caller's active sessions, most recently used first.",
+  tags: TAGS,
+  response: {
+    200: Type.Array(SessionItem, {
+      examples: [
+        [
+          {
+            id: '0b6f…',
+            created_at: 1767225600,
+            last_seen_at: 1767229200,
+            expires_at: 1767232800,
+            user_agent: 'Mozilla/5.0 …',
+            ip: '203.0.113.7',
+            current: true,
+          },
+        ],
+      ],
+    }),
+    ...errors(401),
+  },
+};
+
+export const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export type SessionParams = Static<typeof SessionParams>;
+export const deleteSessionSchema = {
+  description:
+    "Ends one of the caller's sessions: its tokens stop working and its streams end, on every instance.",
+  tags: TAGS,
+  params: SessionParams,
+  response: { 204: NoContent, ...errors(401, 403, 404) },
+};
+export const revokeOthersSchema = {
+  description: "Ends every session of the caller's but the current one.",
+  tags: TAGS,
+  response: {
+    200: Type.Object(
+      { ended: Type.Integer({ description: 'How many sessions ended' }) },
+      { examples: [{ ended: 2 }] },
+    ),
+    ...errors(401, 403),
+  },
+};
+
+export const PasswordChangeBody = Type.Object(
+  {
+    current_password: password('The password now'),
+    new_password: password('The new password'),
+  },
+  { examples: [{ current_password: 'correct horse battery', new_password: 'a much longer passphrase' }] },
+);
+export type PasswordChangeBody = Static<typeof PasswordChangeBody>;
+export const passwordChangeSchema = {
+  description: "Changes the caller's password; every other session ends, the caller stays signed in.",
+  tags: TAGS,
+  body: PasswordChangeBody,
+  response: { 204: NoContent, ...errors(400, 401, 403, 429) },
+};
+
+export const EmailBody = Type.Object({ email: Email }, { examples: [{ email: 'alice@example.com' }] });
+export type EmailBody = Static<typeof EmailBody>;
+export const setEmailSchema = {
+  description: "Sets the caller's email address (unverified) and mails it a verification link.",
+  tags: TAGS,
+  body: EmailBody,
+  response: {
+    202: Type.Object(
+      { email: Type.String(), email_verified: Type.Boolean() },
+      { examples: [{ email: 'alice@example.com', email_verified: false }] },
+    ),
+    ...errors(400, 401, 403, 429),
+  },
+};
+
+export const TokenBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 128, description: 'The token from the mailed link' }) },
+  { examples: [{ token: 'Hc1…' }] },
+);
+export type TokenBody = Static<typeof TokenBody>;
+export const verifyEmailSchema = {
+  description: 'Uses an email verification link (single use).',
+  tags: TAGS,
+  body: TokenBody,
+  response: { 204: NoContent, ...errors(400, 409) },
+};
+
+export const DeleteAccountBody = Type.Object(
+  { password: password('The account password') },
+  { examples: [{ password: 'correct horse battery' }] },
+);
+export type DeleteAccountBody = Static<typeof DeleteAccountBody>;
+export const deleteAccountSchema = {
+  description: "Deletes the caller's account, courses and sessions; its streams end.",
+  tags: TAGS,
+  body: DeleteAccountBody,
+  response: { 204: NoContent, ...errors(400, 401, 403, 429) },
+};
+
+export const activitySchema = {
+  description: "The caller's newest security activity (up to 20), newest first.",
+  tags: TAGS,
+  response: {
+    200: Type.Array(
+      Type.Object({
+        kind: Type.String({
+          description:
+            'sign-in, sign-in-failed, password-changed, password-reset, session-revoked, email-verified, reset-requested',
+        }),
+        created_at: Type.Integer({ description: 'Unix seconds' }),
+        ip: Type.String(),
+        user_agent: Type.String(),
+      }),
+      {
+        examples: [
+          [{ kind: 'sign-in', created_at: 1767225600, ip: '203.0.113.7', user_agent: 'Mozilla/5.0 …' }],
+        ],
+      },
+    ),
+    ...errors(401),
+  },
+};
+
+export const RESET_ACCEPTED = {
+  message: 'If an account has this verified address, a link to reset its password is on its way.',
+};
+export const resetRequestSchema = {
+  description:
+    'Asks for a password-reset link. The answer is the same whether or not an account has this verified address.',
+  tags: TAGS,
+  body: EmailBody,
+  response: {
+    202: Type.Object({ message: Type.String() }, { examples: [RESET_ACCEPTED] }),
+    ...errors(400, 429),
+  },
+};
+
+export const ResetConfirmBody = Type.Object(
+  { token: TokenBody.properties.token, new_password: password('The new password') },
+  { examples: [{ token: 'Hc1…', new_password: 'a much longer passphrase' }] },
+);
+export type ResetConfirmBody = Static<typeof ResetConfirmBody>;
+export const resetConfirmSchema = {
+  description:
+    'Uses a reset link (single use, PASSWORD_RESET_MINUTES): sets the password and ends every session.',
+  tags: TAGS,
+  body: ResetConfirmBody,
+  response: { 204: NoContent, ...errors(400) },
+};

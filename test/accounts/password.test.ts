@@ -1,0 +1,170 @@
+/** Password change and account deletion over real HTTP, as JSON and as the account page's forms. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { closeAll, ended, openStream } from '../events/helpers.ts';
+import { startApp } from '../support/app.ts';
+import { apiToken, Browser } from '../support/http.ts';
+import { navigatePost } from './helpers.ts';
+
+const NEW = 'a much longer passphrase';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+const meStatus = async (url: string, token: string) => {
+  const response = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  await response.body?.cancel();
+  return response.status;
+};
+const loginStatus = async (url: string, password: string, username = 'mark') => {
+  const response = await fetch(`${url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  await response.body?.cancel();
+  return response.status;
+};
+
+test('POST /api/account/password: a wrong current password (403) or a weak new one (400) changes nothing', async (t) => {
+  const { url } = await startApp(t);
+  const token = await apiToken(url);
+  const change = (body: object) =>
+    fetch(`${url}/api/account/password`, {
+      method: 'POST',
+      headers: bearer(token),
+      body: JSON.stringify(body),
+    });
+  const wrong = await change({ current_password: 'not it', new_password: NEW });
+  assert.equal(wrong.status, 403);
+  assert.match(((await wrong.json()) as { error: string }).error, /current password/);
+  const weak = await change({ current_password: 'pass123', new_password: 'password123' });
+  assert.equal(weak.status, 400);
+  assert.match(((await weak.json()) as { error: string }).error, /commonly used/);
+  assert.equal((await change({ current_password: 'pass123' })).status, 400);
+  assert.equal(await loginStatus(url, 'pass123'), 200);
+  assert.equal(await loginStatus(url, NEW), 401);
+});
+
+test('a password change ends every other session — tokens and streams — and the caller stays signed in', async (t) => {
+  const { url } = await startApp(t);
+  const [caller, other] = [await apiToken(url), await apiToken(url)];
+  const luke = await apiToken(url, 'luke', 'pass456');
+  const otherStream = await openStream(url, other, 'mark');
+  const callerStream = await openStream(url, caller, 'mark');
+  t.after(closeAll([otherStream, callerStream]));
+  const response = await fetch(`${url}/api/account/password`, {
+    method: 'POST',
+    headers: bearer(caller),
+    body: JSON.stringify({ current_password: 'pass123', new_password: NEW }),
+  });
+  assert.equal(response.status, 204);
+  assert.equal(await meStatus(url, caller), 200);
+  assert.equal(await meStatus(url, other), 401);
+  assert.equal(await meStatus(url, luke), 200);
+  const event = await otherStream.next();
+  assert.equal(event.event, 'auth');
+  assert.equal(JSON.parse(event.data).reason, 'password-changed');
+  await ended(otherStream);
+  assert.equal(await loginStatus(url, 'pass123'), 401);
+  assert.equal(await loginStatus(url, NEW), 200);
+});
+
+test('guessing the current password is throttled like login', async (t) => {
+  const { url, app } = await startApp(t, { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' });
+  const token = await apiToken(url);
+  const attempt = (current: string) =>
+    fetch(`${url}/api/account/password`, {
+      method: 'POST',
+      headers: bearer(token),
+      body: JSON.stringify({ current_password: current, new_password: NEW }),
+    });
+  assert.equal((await attempt('guess 1')).status, 403);
+  assert.equal((await attempt('guess 2')).status, 403);
+  const throttled = await attempt('pass123');
+  assert.equal(throttled.status, 429, 'even the right password, once the limit is reached');
+  assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+  assert.equal(await loginStatus(url, 'pass123'), 429, 'the same counters as login');
+  const stored = await app.auth.users.findByUsername('mark');
+  assert.ok(await app.auth.passwords.verify('pass123', stored?.hashed_password ?? null), 'unchanged');
+});
+
+test('the account page’s password form: errors re-render the page (400); success keeps this browser signed in', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const other = await apiToken(url);
+  const submit = (fields: Record<string, string>) =>
+    navigatePost(browser, '/account/password', fields, '/account');
+  const mismatch = await submit({
+    current_password: 'pass123',
+    new_password: NEW,
+    new_password_confirm: 'other!!',
+  });
+  assert.equal(mismatch.status, 400);
+  assert.match(mismatch.body, /id="new-password-confirm-error">The new passwords do not match/);
+  const wrong = await submit({ current_password: 'nope', new_password: NEW, new_password_confirm: NEW });
+  assert.equal(wrong.status, 400);
+  assert.match(wrong.body, /id="current-password-error">The current password is not correct/);
+  const done = await submit({ current_password: 'pass123', new_password: NEW, new_password_confirm: NEW });
+  assert.equal(done.status, 303);
+  assert.equal(done.location, '/account?notice=password-changed');
+  const page = await browser.fetch('/account?notice=password-changed');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /Every other session has ended/);
+  assert.equal(await meStatus(url, other), 401);
+  // Without the form token nothing happens.
+  const forged = await browser.fetch('/account/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url },
+    body: new URLSearchParams({
+      current_password: NEW,
+      new_password: 'yet another phrase',
+      new_password_confirm: 'yet another phrase',
+    }),
+  });
+  assert.equal(forged.status, 403);
+  assert.equal(await loginStatus(url, NEW), 200);
+});
+
+test('deleting the account needs the password; it removes the user, their courses and sessions, and ends streams', async (t) => {
+  const { url, app } = await startApp(t);
+  const token = await apiToken(url, 'luke', 'pass456');
+  const browser = await new Browser(url).login('luke', 'pass456');
+  await browser.submit('/add_course', { course_title: 'Astrophysics' }, '/protected');
+  const stream = await openStream(url, token, 'luke');
+  t.after(() => stream.close());
+  const remove = (password: string) =>
+    fetch(`${url}/api/account`, {
+      method: 'DELETE',
+      headers: bearer(token),
+      body: JSON.stringify({ password }),
+    });
+  const wrong = await remove('not it');
+  assert.equal(wrong.status, 403);
+  assert.equal(await meStatus(url, token), 200);
+  assert.equal((await remove('pass456')).status, 204);
+  assert.equal(await meStatus(url, token), 401);
+  assert.equal((await browser.fetch('/protected')).status, 302);
+  assert.equal((await stream.next()).event, 'auth');
+  assert.equal(await loginStatus(url, 'pass456', 'luke'), 401);
+  const rows = await app.db.selectFrom('courses').selectAll().execute();
+  assert.deepEqual(rows, [], 'courses went with the user');
+  assert.deepEqual(
+    await app.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('user_id', 'not in', app.db.selectFrom('users').select('id'))
+      .execute(),
+    [],
+  );
+});
+
+test('the account page’s delete form signs out and goes to /login', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login('luke', 'pass456');
+  const wrong = await navigatePost(browser, '/account/delete', { password: 'nope' }, '/account');
+  assert.equal(wrong.status, 400);
+  assert.match(wrong.body, /id="delete-password-error">The current password is not correct/);
+  const response = await navigatePost(browser, '/account/delete', { password: 'pass456' }, '/account');
+  assert.equal(response.status, 303);
+  assert.equal(response.location, '/login');
+  assert.ok(!browser.cookies.has('access_token'), 'cookie cleared');
+  assert.equal(await loginStatus(url, 'pass456', 'luke'), 401);
+});
