@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
@@ -46,6 +47,24 @@ export default fp(
   { name: 'metrics' },
 );
 
+const metricsSchema = {
+  description:
+    'This instance’s metrics in the Prometheus text format (under WORKERS, summed over its workers). Only registered when METRICS_API_KEY is set; send it as a bearer token.',
+  tags: ['operations'],
+  response: {
+    200: Type.String({
+      description: 'Prometheus text exposition format 0.0.4',
+      examples: [
+        '# HELP sse_open_streams Event streams open on this instance\n# TYPE sse_open_streams gauge\nsse_open_streams 3\n',
+      ],
+    }),
+    401: Type.Object(
+      { error: Type.String({ description: 'What went wrong, for a person to read' }) },
+      { description: 'Missing or wrong key', examples: [{ error: 'Invalid API key' }] },
+    ),
+  },
+};
+
 /**
  * `GET /metrics`: this instance's figures in the Prometheus text format, for a scraper holding
  * METRICS_API_KEY as a bearer token. Only registered when the key is set. Each instance reports
@@ -53,7 +72,7 @@ export default fp(
  */
 export async function metricsRoutes(app: FastifyInstance, opts: { apiKey: string }) {
   const authorized = createBearerKeyCheck(opts.apiKey);
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
     if (!authorized(request.headers.authorization))
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Invalid API key' });
     const exposition = await app.metrics.expose();
