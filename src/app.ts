@@ -9,10 +9,13 @@ import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
 import { loggerOptions } from './logging.ts';
 import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
+import { createClientErrorHandler } from './web/client-errors.ts';
+import { routableUrl } from './web/errors.ts';
 import healthRoutes from './web/health.ts';
 import webPlugin from './web/plugin.ts';
+import { staticSecurityHeaders } from './web/security-headers.ts';
 
-/** Limits that keep one request from costing the server much: body, headers, slow senders. */
+/** Limits that keep one request from costing the server much: body, headers (slow senders: config). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 const HEADER_LIMIT_BYTES = 16 * 1024;
 
@@ -25,14 +28,30 @@ export async function buildApp(
   config: Config,
   options: { logStream?: DestinationStream } = {},
 ): Promise<FastifyInstance> {
+  const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   const app = Fastify({
     ...loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
-    routerOptions: { maxParamLength: 200 },
-    http: { maxHeaderSize: HEADER_LIMIT_BYTES },
+    // Undecodable URLs and over-long path parameters go to the not-found handler, inside the
+    // normal lifecycle (security headers, the one error handler), instead of Fastify's own answers
+    // that skip every hook and quote the URL back (see web/errors.ts). For parameters, a null
+    // handler is find-my-way's "none": the request falls through to the default (404) route.
+    rewriteUrl: (request) => routableUrl(request.url ?? '/'),
+    routerOptions: { maxParamLength: 200, onMaxParamLength: null as never },
+    // Answers to requests Node's parser refuses (400, 408, 431) get the same security headers.
+    clientErrorHandler: createClientErrorHandler(staticSecurityHeaders(config.debug)),
+    http: {
+      maxHeaderSize: HEADER_LIMIT_BYTES,
+      headersTimeout: requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Node enforces the timeout when it sweeps its connections, every 30 s by default, which
+      // let a slow sender hold a request for up to twice the limit; sweep at a tenth of it.
+      connectionsCheckingInterval: Math.min(5000, Math.max(250, requestTimeoutMs / 10)),
+    },
     trustProxy: config.trustProxy,
-    // Bounds how long a client may take to *send* a request; streams are unaffected.
-    requestTimeout: 30_000,
+    // Bounds how long a client may take to *send* a request (REQUEST_TIMEOUT_SECONDS, then 408);
+    // responses, streams included, are unaffected.
+    requestTimeout: requestTimeoutMs,
     // On close, after the events plugin has ended every stream (preClose), remaining sockets are
     // closed. ('idle' would let requests in flight finish, but Fastify only applies it with a
     // serverFactory and Node's own idle sweep misses keep-alive sockets: close then waits ~4 s.)
@@ -57,7 +76,7 @@ export async function buildApp(
   await app.register(healthRoutes);
   if (config.metricsApiKey !== null) await app.register(metricsRoutes, { apiKey: config.metricsApiKey });
   await app.register(authRoutes, { config });
-  await app.register(coursesPlugin);
+  await app.register(coursesPlugin, { config });
   await app.register(accountsPlugin, { config });
   app.get('/', async (_request, reply) => reply.redirect('/login', 302));
   return app;

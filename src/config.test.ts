@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import {
   ConfigError,
   DEMO_USERS,
-  DEV_SECRET_KEY,
   loadConfig,
   parseBoolean,
   parseInitialUsers,
@@ -24,12 +24,14 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite app.db, port 8080)', () => {
-  const config = loadConfig({});
+  const { secretKey, ...config } = loadConfig({});
+  // No fixed fallback key (issue 9.7): a random one, different for every process.
+  assert.match(secretKey, /^[\w-]{64}$/);
+  assert.notEqual(loadConfig({}).secretKey, secretKey);
   assert.deepEqual(config, {
     debug: true,
     host: 'localhost',
     port: 8080,
-    secretKey: DEV_SECRET_KEY,
     databaseUrl: 'sqlite:///./app.db',
     databaseConnectTimeoutSeconds: 5,
     databaseStatementTimeoutSeconds: 15,
@@ -56,6 +58,8 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     sseReplayMaxAgeHours: 24,
     sseMaxStreamsPerUser: 16,
     sseMaxBufferedBytes: 1024 * 1024,
+    sseLogMaxBytes: 1024 * 1024,
+    sseReplayMaxBytes: 512 * 1024,
     ssePruneIntervalSeconds: 60,
     sseSessionCheckSeconds: 30,
     loginMaxFailuresPerAccount: 10,
@@ -65,6 +69,8 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     logLevel: 'info',
     workers: 1,
     metricsApiKey: null,
+    coursesMaxPerUser: 500,
+    requestTimeoutSeconds: 30,
   });
   assert.deepEqual(DEMO_USERS, [
     { username: 'mark', password: 'pass123' },
@@ -102,6 +108,8 @@ test('every variable is read', () => {
     SSE_REPLAY_MAX_AGE_HOURS: '0.5',
     SSE_MAX_STREAMS_PER_USER: '4',
     SSE_MAX_BUFFERED_BYTES: '65536',
+    SSE_LOG_MAX_BYTES: '200000',
+    SSE_REPLAY_MAX_BYTES: '40000',
     SSE_PRUNE_INTERVAL_SECONDS: '30',
     SSE_SESSION_CHECK_SECONDS: '0.2',
     LOGIN_MAX_FAILURES_PER_ACCOUNT: '5',
@@ -113,6 +121,8 @@ test('every variable is read', () => {
     DATABASE_STATEMENT_TIMEOUT_SECONDS: '30',
     WORKERS: '4',
     METRICS_API_KEY: 'metrics-key-0123456789',
+    COURSES_MAX_PER_USER: '20',
+    REQUEST_TIMEOUT_SECONDS: '5',
   });
   assert.deepEqual(config, {
     debug: false,
@@ -145,6 +155,8 @@ test('every variable is read', () => {
     sseReplayMaxAgeHours: 0.5,
     sseMaxStreamsPerUser: 4,
     sseMaxBufferedBytes: 65536,
+    sseLogMaxBytes: 200000,
+    sseReplayMaxBytes: 40000,
     ssePruneIntervalSeconds: 30,
     sseSessionCheckSeconds: 0.2,
     loginMaxFailuresPerAccount: 5,
@@ -154,6 +166,8 @@ test('every variable is read', () => {
     logLevel: 'warn',
     workers: 4,
     metricsApiKey: 'metrics-key-0123456789',
+    coursesMaxPerUser: 20,
+    requestTimeoutSeconds: 5,
   });
 });
 
@@ -239,19 +253,72 @@ test('INITIAL_USERS errors name the variable and the bad entry', () => {
   }
 });
 
-test('DEBUG=false refuses a missing, well-known or short SECRET_KEY, naming it', () => {
+test('DEBUG=false refuses a missing, published or weak SECRET_KEY, naming it', () => {
   assert.deepEqual(problemsOf({ DEBUG: 'false' }), ['SECRET_KEY must be set when DEBUG is false']);
-  for (const known of ['your_secret_key_here', 'CHANGEME', DEV_SECRET_KEY])
+  for (const known of ['your_secret_key_here', 'CHANGEME', 'dev-secret-change-me'])
     assert.match(
       problemsOf({ DEBUG: 'false', SECRET_KEY: known })[0] ?? '',
-      /^SECRET_KEY is a well-known default/,
+      /^SECRET_KEY is a published default/,
     );
+  const weak: Record<string, RegExp> = {
+    short: /at least 32 bytes/,
+    ['a'.repeat(32)]: /too little variety/,
+    ['ab'.repeat(16)]: /too little variety/,
+    ['abcdefghij'.repeat(4)]: /one short block repeated/,
+    abcdefghijklmnopqrstuvwxyz012345: /run of consecutive characters/,
+    '1234567890123456789012345678901234567890': /repeated/,
+  };
+  for (const [key, problem] of Object.entries(weak)) {
+    const [found = ''] = problemsOf({ DEBUG: 'false', SECRET_KEY: key });
+    assert.match(found, /^SECRET_KEY /, key);
+    assert.match(found, problem, key);
+  }
+  // What the README suggests, and other random keys, pass.
+  for (const key of [
+    randomBytes(48).toString('base64'),
+    randomBytes(32).toString('hex'),
+    randomBytes(16).toString('hex'),
+    STRONG_SECRET,
+  ])
+    assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: key }).secretKey, key);
+});
+
+test('a published SECRET_KEY is refused with DEBUG on too; other keys are up to DEBUG', () => {
   assert.match(
-    problemsOf({ DEBUG: 'false', SECRET_KEY: 'short' })[0] ?? '',
-    /^SECRET_KEY must be at least 32 bytes/,
+    problemsOf({ SECRET_KEY: 'dev-secret-change-me' })[0] ?? '',
+    /^SECRET_KEY is a published default/,
   );
-  // DEBUG keeps the seed's convenience: any key, or none.
+  assert.match(
+    problemsOf({ SECRET_KEY: 'Your_Secret_Key_Here' })[0] ?? '',
+    /^SECRET_KEY is a published default/,
+  );
   assert.equal(loadConfig({ SECRET_KEY: 'short' }).secretKey, 'short');
+});
+
+test('the byte limits, the course cap and the request timeout are checked', () => {
+  assert.match(
+    problemsOf({ SSE_LOG_MAX_BYTES: '100' })[0] ?? '',
+    /^SSE_LOG_MAX_BYTES must be an integer between 1024/,
+  );
+  assert.match(problemsOf({ SSE_REPLAY_MAX_BYTES: 'lots' })[0] ?? '', /^SSE_REPLAY_MAX_BYTES must be/);
+  assert.match(
+    problemsOf({ SSE_MAX_BUFFERED_BYTES: '65536', SSE_REPLAY_MAX_BYTES: '65537' })[0] ?? '',
+    /^SSE_REPLAY_MAX_BYTES must not exceed SSE_MAX_BUFFERED_BYTES/,
+  );
+  assert.equal(
+    loadConfig({ SSE_MAX_BUFFERED_BYTES: '65536', SSE_REPLAY_MAX_BYTES: '65536' }).sseReplayMaxBytes,
+    65536,
+  );
+  // Unset, it follows the send buffer: half of it, like the largest message.
+  assert.equal(loadConfig({ SSE_MAX_BUFFERED_BYTES: '65536' }).sseReplayMaxBytes, 32768);
+  assert.match(
+    problemsOf({ COURSES_MAX_PER_USER: '0' })[0] ?? '',
+    /^COURSES_MAX_PER_USER must be an integer between 1/,
+  );
+  assert.match(
+    problemsOf({ REQUEST_TIMEOUT_SECONDS: '0.5' })[0] ?? '',
+    /^REQUEST_TIMEOUT_SECONDS must be an integer/,
+  );
 });
 
 test('DATABASE_URL, REDIS_URL, PUBLISH_API_KEY and LOG_LEVEL are checked', () => {

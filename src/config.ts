@@ -3,9 +3,11 @@
  * `process.env`. Every bad variable is reported (all at once, each naming the variable), so a
  * misconfigured deploy fails fast instead of half-working.
  */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { checkNewPassword } from './auth/passwords.ts';
 import { isValidUsername } from './auth/users.ts';
+import { DEV_SECRET_KEY_FILE, isPublishedKey, secretKeyProblem } from './secret-key.ts';
 
 export interface InitialUser {
   username: string;
@@ -50,6 +52,10 @@ export interface Config {
   sseReplayMaxAgeHours: number;
   sseMaxStreamsPerUser: number;
   sseMaxBufferedBytes: number;
+  /** Bytes of messages the log keeps per recipient (a user, or `*`); older ones are dropped. */
+  sseLogMaxBytes: number;
+  /** Bytes one resume may replay; a client further behind is told to reload. */
+  sseReplayMaxBytes: number;
   ssePruneIntervalSeconds: number;
   /** How often open streams' credentials are re-checked against the database. */
   sseSessionCheckSeconds: number;
@@ -62,6 +68,10 @@ export interface Config {
   workers: number;
   /** Enables `GET /metrics` (bearer); null leaves the route out. */
   metricsApiKey: string | null;
+  /** Courses one user may have. */
+  coursesMaxPerUser: number;
+  /** How long a client may take to send a whole request (headers and body). */
+  requestTimeoutSeconds: number;
 }
 
 /** The seed's demo accounts, created only in DEBUG unless INITIAL_USERS says otherwise. */
@@ -70,19 +80,6 @@ export const DEMO_USERS: readonly InitialUser[] = [
   { username: 'luke', password: 'pass456' },
 ];
 
-/** Secrets that ship in templates and tutorials; never acceptable outside DEBUG. */
-const KNOWN_DEFAULT_SECRETS = new Set([
-  'your_secret_key_here',
-  'your-secret-key-here',
-  'your-secret-key',
-  'secret',
-  'changeme',
-  'change-me',
-  'dev-secret-change-me',
-]);
-/** Used only in DEBUG when SECRET_KEY is unset, so `npm start` works on a fresh clone. */
-export const DEV_SECRET_KEY = 'dev-secret-change-me';
-const MIN_SECRET_BYTES = 32;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {
@@ -125,13 +122,17 @@ export function loadConfig(env: Env = process.env): Config {
 
   const debug = bool('DEBUG', true);
 
+  // Published keys (a template's placeholder, this project's former development key) are
+  // refused in every mode: anyone could mint tokens. Production keys must also look random.
   const secretKey = read('SECRET_KEY');
-  if (!debug) {
+  if (secretKey !== undefined && isPublishedKey(secretKey))
+    problems.push(
+      `SECRET_KEY is a published default; set a random value (or, with DEBUG on, leave it unset to use ${DEV_SECRET_KEY_FILE})`,
+    );
+  else if (!debug) {
+    const problem = secretKey === undefined ? null : secretKeyProblem(secretKey);
     if (secretKey === undefined) problems.push('SECRET_KEY must be set when DEBUG is false');
-    else if (KNOWN_DEFAULT_SECRETS.has(secretKey.toLowerCase()))
-      problems.push('SECRET_KEY is a well-known default; set a random value when DEBUG is false');
-    else if (Buffer.byteLength(secretKey) < MIN_SECRET_BYTES)
-      problems.push(`SECRET_KEY must be at least ${MIN_SECRET_BYTES} bytes when DEBUG is false`);
+    else if (problem !== null) problems.push(`SECRET_KEY ${problem}; use e.g. \`openssl rand -base64 48\``);
   }
 
   let initialUsers: InitialUser[] = debug ? [...DEMO_USERS] : [];
@@ -176,6 +177,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (publicUrl === null)
     problems.push('PUBLIC_URL must be an http:// or https:// URL without query or fragment');
 
+  // A replay is written to the socket at once: past the send-buffer cap it would drop the client
+  // every time it resumed.
+  const sseMaxBufferedBytes = num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 });
+  const sseReplayMaxBytes = num('SSE_REPLAY_MAX_BYTES', Math.floor(sseMaxBufferedBytes / 2), {
+    min: 1024,
+    max: 1024 ** 3,
+  });
+  if (sseReplayMaxBytes > sseMaxBufferedBytes)
+    problems.push(
+      `SSE_REPLAY_MAX_BYTES must not exceed SSE_MAX_BUFFERED_BYTES (${sseMaxBufferedBytes}), got "${sseReplayMaxBytes}"`,
+    );
+
   const logLevel = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -183,7 +196,9 @@ export function loadConfig(env: Env = process.env): Config {
     debug,
     host: read('HOST') ?? 'localhost',
     port,
-    secretKey: secretKey ?? DEV_SECRET_KEY,
+    // Without a key (DEBUG only; the entry points read .dev-secret-key first), a random one for
+    // this process: tokens then end with it, which is safe, unlike any fixed fallback.
+    secretKey: secretKey ?? randomBytes(48).toString('base64url'),
     databaseUrl,
     databaseConnectTimeoutSeconds: num('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, {
       min: 0.05,
@@ -223,7 +238,9 @@ export function loadConfig(env: Env = process.env): Config {
     sseReplayLimit: num('SSE_REPLAY_LIMIT', 1000, { min: 1, max: 10_000_000 }),
     sseReplayMaxAgeHours: num('SSE_REPLAY_MAX_AGE_HOURS', 24, { min: 0.001, max: 24 * 365, integer: false }),
     sseMaxStreamsPerUser: num('SSE_MAX_STREAMS_PER_USER', 16, { min: 1, max: 100_000 }),
-    sseMaxBufferedBytes: num('SSE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
+    sseMaxBufferedBytes,
+    sseLogMaxBytes: num('SSE_LOG_MAX_BYTES', 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
+    sseReplayMaxBytes,
     ssePruneIntervalSeconds: num('SSE_PRUNE_INTERVAL_SECONDS', 60, {
       min: 0.05,
       max: 86_400,
@@ -239,6 +256,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     workers: typeof workers === 'number' ? workers : 1,
     metricsApiKey,
+    coursesMaxPerUser: num('COURSES_MAX_PER_USER', 500, { min: 1, max: 1_000_000 }),
+    requestTimeoutSeconds: num('REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 3600 }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -2,9 +2,10 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { runPrimary } from './cluster.ts';
-import { ConfigError, DEV_SECRET_KEY, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, parseBoolean } from './config.ts';
 import { createProcessLogger } from './logging.ts';
 import { serveClusterMetrics } from './metrics/cluster-metrics.ts';
+import { DEV_SECRET_KEY_FILE, startupWarnings, withDevSecretKey } from './secret-key.ts';
 
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -13,10 +14,12 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig(process.env);
+  // DEBUG without SECRET_KEY: the key generated into .dev-secret-key on first start.
+  const env = withDevSecretKey(process.env, parseBoolean(process.env.DEBUG ?? '') ?? true);
+  config = loadConfig(env);
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(`Cannot read or create ${DEV_SECRET_KEY_FILE}: ${error}. Set SECRET_KEY instead.`);
   process.exit(1);
 }
 
@@ -29,8 +32,6 @@ if (config.workers > 1 && cluster.isPrimary) {
 
 async function serve() {
   const app = await buildApp(config);
-  if (config.secretKey === DEV_SECRET_KEY)
-    app.log.warn('SECRET_KEY is unset: using the development key (DEBUG only)');
 
   /**
    * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
@@ -73,6 +74,10 @@ async function serve() {
 
   try {
     await app.listen({ port: config.port, host: config.host });
+    for (const warning of startupWarnings(config)) {
+      app.log.warn(warning);
+      console.error(`\n  WARNING: ${warning}\n`);
+    }
   } catch (err) {
     app.log.error({ err }, 'could not start');
     process.exit(1);

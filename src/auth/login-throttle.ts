@@ -11,6 +11,10 @@
  * parallel requests cannot all pass a check that none of them has counted yet; a successful
  * attempt is then taken back — the account's counter is cleared, the address's decremented — so
  * the counters hold failures (plus any attempt still in flight).
+ * A refused attempt costs nothing durable: keys already at their limit are read first and the
+ * attempt is refused without writing (otherwise a throttled client spraying new usernames would
+ * add a counter per name); the few that race past that read and lose at the increment have
+ * their counts taken back.
  * Unknown usernames are counted exactly like known ones, so the throttle tells an attacker
  * nothing about which accounts exist. Windows are fixed from their first failure: attempts made
  * while blocked do not extend the lock.
@@ -33,7 +37,7 @@ export interface ThrottleStore {
   read(keys: string[], nowMs: number): Promise<(FailureWindow | null)[]>;
   /** Counts one attempt, opening a new window of `windowMs` when none is running. */
   increment(key: string, windowMs: number, nowMs: number): Promise<FailureWindow>;
-  /** Takes one attempt back (never below zero; the window keeps its end). */
+  /** Takes one attempt back (never below zero; the window keeps its end; back at zero, it is gone). */
   decrement(key: string): Promise<void>;
   /** Forgets a key's count. */
   clear(key: string): Promise<void>;
@@ -74,17 +78,28 @@ export function createLoginThrottle(
   return {
     async begin(attempt) {
       const t = now();
-      const [account, ip] = await Promise.all([
-        store.increment(accountKey(attempt.username), limits.windowMs, t),
-        store.increment(ipKey(attempt.ip), limits.windowMs, t),
-      ]);
-      return retryAfterSeconds(
+      const keys = [accountKey(attempt.username), ipKey(attempt.ip)] as const;
+      // A key at its limit refuses the attempt before anything is written.
+      const [accountNow = null, ipNow = null] = await store.read([...keys], t);
+      const blocked = retryAfterSeconds(
         [
-          { window: account, limit: limits.maxPerAccount },
-          { window: ip, limit: limits.maxPerIp },
+          { window: accountNow, limit: limits.maxPerAccount - 1 },
+          { window: ipNow, limit: limits.maxPerIp - 1 },
         ],
         t,
       );
+      if (blocked !== null) return blocked;
+      const [account, ip] = await Promise.all(keys.map((key) => store.increment(key, limits.windowMs, t)));
+      const refused = retryAfterSeconds(
+        [
+          { window: account ?? null, limit: limits.maxPerAccount },
+          { window: ip ?? null, limit: limits.maxPerIp },
+        ],
+        t,
+      );
+      // Lost a race at the limit: refused unchecked, so it is no failure to count.
+      if (refused !== null) await Promise.all(keys.map((key) => store.decrement(key)));
+      return refused;
     },
     async succeeded(attempt) {
       await Promise.all([store.clear(accountKey(attempt.username)), store.decrement(ipKey(attempt.ip))]);

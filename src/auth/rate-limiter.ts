@@ -4,7 +4,7 @@
  * counter store (throttle-stores.ts: Redis or the database, so every instance enforces one limit
  * and a restart resets nothing). A key already at its limit refuses the action without writing
  * anything; otherwise every key counts one use, and a use that takes a key past its limit (a race
- * between instances) is refused too.
+ * between requests) is refused too and its counts taken back: a refusal stores nothing.
  */
 import { type FailureWindow, retryAfterSeconds, type ThrottleStore } from './login-throttle.ts';
 
@@ -40,7 +40,9 @@ export function createRateLimiter(
       const refused = wait(before, limits, 1, t);
       if (refused !== null) return refused;
       const after = await Promise.all(limits.map((l) => store.increment(l.key, windowMs, t)));
-      return wait(after, limits, 0, t);
+      const lost = wait(after, limits, 0, t);
+      if (lost !== null) await Promise.all(limits.map((l) => store.decrement(l.key)));
+      return lost;
     },
   };
 }

@@ -53,6 +53,11 @@ export function createSqlThrottleStore(db: Kysely<Database>): ThrottleStore {
         .where('throttle_key', '=', key)
         .where('failures', '>', 0)
         .execute();
+      await db
+        .deleteFrom('login_failures')
+        .where('throttle_key', '=', key)
+        .where('failures', '<=', 0)
+        .execute();
     },
     async clear(key) {
       await db.deleteFrom('login_failures').where('throttle_key', '=', key).execute();
@@ -72,10 +77,11 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {failures, ttl}`;
 
-/** DECR only an existing, positive counter, so it keeps its TTL and never goes negative. */
+/** DECR only an existing, positive counter, so it keeps its TTL and never goes negative; at 0 it goes. */
 const DECREMENT_SCRIPT = `
 local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures > 0 then return redis.call('DECR', KEYS[1]) end
+if failures > 1 then return redis.call('DECR', KEYS[1]) end
+redis.call('DEL', KEYS[1])
 return 0`;
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { createTokenService, issuedAt, tokenId } from './tokens.ts';
 
@@ -98,12 +98,24 @@ test('rejects missing or mistyped claims and garbage', () => {
     assert.equal(tokens.verify(garbage), null);
 });
 
-test('tokenId is the jti, or a stable hash for tokens without one', () => {
+test('tokenId is the jti, or a hash of the canonical token for tokens without one', () => {
   assert.equal(tokenId('x.y.z', { sub: 'a', exp: 1, jti: 'id-1' }), 'id-1');
-  const hashed = tokenId('x.y.z', { sub: 'a', exp: 1 });
+  const claims = { sub: 'a', exp: now() + 60 };
+  const token = handMade({ alg: 'HS256', typ: 'JWT' }, claims);
+  const hashed = tokenId(token, claims);
   assert.match(hashed, /^sha256:[\w-]{43}$/);
-  assert.equal(tokenId('x.y.z', { sub: 'a', exp: 1 }), hashed);
-  assert.notEqual(tokenId('x.y.w', { sub: 'a', exp: 1 }), hashed);
+  assert.equal(tokenId(token, claims), hashed);
+  // The same id as the previous version's hash of the exact string, for a canonical token.
+  assert.equal(hashed, `sha256:${createHash('sha256').update(token).digest('base64url')}`);
+  // The signature's last character carries 2 unused bits: its other spellings are the same token.
+  const last = token.at(-1) ?? '';
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const base = alphabet.indexOf(last) & ~3;
+  for (let low = 0; low < 4; low++)
+    assert.equal(tokenId(token.slice(0, -1) + alphabet[base + low], claims), hashed, `low bits ${low}`);
+  // A different signature is a different token.
+  const other = handMade({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: claims.exp + 1 });
+  assert.notEqual(tokenId(other, claims), hashed);
 });
 
 test('issuedAt is iat, or exp minus the lifetime for Python-template tokens', () => {

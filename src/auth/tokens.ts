@@ -86,10 +86,21 @@ function isAccessClaims(value: unknown): value is AccessClaims {
 
 /**
  * A stable id for revoking a token: its `jti`, or for tokens without one (the Python template's)
- * a hash of the token itself.
+ * a hash of the token in its one canonical spelling. The verifier ignores the unused low bits of
+ * the signature's last base64url character, so four strings carry the same signature bytes and
+ * verify alike; hashing the string as presented let a revoked token back in under another
+ * spelling. So the signature is decoded and re-encoded first: the id depends on the signature's
+ * bytes, never on how they were written. (The header and payload need no such step: they are the
+ * signed text, so any other spelling of them fails verification.) A token that arrives already
+ * canonical — every token a JWT library mints — keeps the id the previous version stored for it,
+ * so revocations recorded before this change still hold.
  */
 export function tokenId(token: string, claims: AccessClaims): string {
-  return claims.jti ?? `sha256:${createHash('sha256').update(token).digest('base64url')}`;
+  if (claims.jti !== undefined) return claims.jti;
+  const dot = token.lastIndexOf('.');
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url').toString('base64url');
+  const canonical = `${token.slice(0, dot)}.${signature}`;
+  return `sha256:${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
 /**

@@ -41,7 +41,11 @@ export async function announceSessionEnd(
     url: config.redisUrl,
     // Must match the servers' namespace, derived from the same configuration.
     prefix: config.redisKeyPrefix ?? defaultRedisPrefix(config.secretKey, config.databaseUrl),
-    retention: { perRecipient: config.sseReplayLimit, maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000 },
+    retention: {
+      perRecipient: config.sseReplayLimit,
+      bytesPerRecipient: config.sseLogMaxBytes,
+      maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000,
+    },
     onError: (error) => errors.push(error),
   });
   try {

@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { checkPasswordPolicy } from '../auth/password-policy.ts';
 import { createAuthService } from '../auth/service.ts';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { type Config, ConfigError, loadConfig, parseBoolean } from '../config.ts';
 import { connectDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrations/index.ts';
+import { withDevSecretKey } from '../secret-key.ts';
 import { announceSessionEnd } from './announce.ts';
 import { parseCliArgs, USAGE } from './args.ts';
 import { type CommandResult, EXIT, runCommand } from './commands.ts';
@@ -25,10 +26,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    // The server's development key (DEBUG without SECRET_KEY), so both use one Redis namespace.
+    config = loadConfig(withDevSecretKey(process.env, parseBoolean(process.env.DEBUG ?? '') ?? true));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return report({ code: EXIT.environment, stdout: [], stderr: [error.message] });
+    const message =
+      error instanceof ConfigError ? error.message : `Cannot read the development key: ${error}`;
+    return report({ code: EXIT.environment, stdout: [], stderr: [message] });
   }
 
   let handle: DatabaseHandle;

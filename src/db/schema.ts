@@ -69,10 +69,14 @@ export interface SseEventsTable {
   created_at: number;
 }
 
-/** Per recipient, the highest `sse_events.id` deleted by retention (resumes below it reload). */
+/**
+ * Per recipient: the highest `sse_events.id` deleted by retention (resumes below it reload), and
+ * the bytes of its messages still in the log (kept under SSE_LOG_MAX_BYTES).
+ */
 export interface SseEventHorizonsTable {
   recipient: string;
   pruned_through: number;
+  bytes: ColumnType<number, number | undefined, number>;
 }
 
 export interface RevokedTokensTable {

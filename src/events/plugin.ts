@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin';
+import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
+import type { Database } from '../db/schema.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { createHub } from './hub.ts';
@@ -15,10 +17,13 @@ import publishRoutes from './publish-routes.ts';
 import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
-import type { EventBackend, EventBus, EventLog, StoredEvent } from './types.ts';
+import type { EventBackend, EventBus, EventLog, StoredEvent, TransactionWork } from './types.ts';
 
 /** How long shutdown waits for ended streams to flush their last bytes. */
 const STREAM_FLUSH_MS = 1000;
+
+/** Inside `Events.transaction`: stores a message for `to` with the transaction's other writes. */
+export type PublishInTransaction = (to: string, message: SseMessage) => Promise<StoredEvent>;
 
 export interface Events {
   /**
@@ -28,6 +33,17 @@ export interface Events {
    * stored or refused, never dropped.
    */
   publish(to: string, message: SseMessage): Promise<StoredEvent>;
+  /**
+   * A feature's writes and the messages announcing them, together or not at all: `work` runs in
+   * one database transaction, and `publish` inside it checks the message first (a refusal throws
+   * and rolls every write back), then stores it.
+   * - log in the database: the message commits with the writes; streams hear of it afterwards.
+   * - log in Redis: the message is stored and delivered (one atomic script) before the database
+   *   commits, so a Redis failure rolls the writes back (nothing half-done). Should the commit
+   *   itself then fail, streams have seen a change the database does not hold: a reload shows the
+   *   truth. The other order could lose a change for every open page instead.
+   */
+  transaction<T>(work: (trx: Transaction<Database>, publish: PublishInTransaction) => Promise<T>): Promise<T>;
   /**
    * The newest event id: a page rendered now lets its stream resume from it (no render race).
    * With Redis away, the newest id this instance has seen — a resume from it replays more, never less.
@@ -65,6 +81,7 @@ export default fp(
     const { config } = opts;
     const retention = {
       perRecipient: config.sseReplayLimit,
+      bytesPerRecipient: config.sseLogMaxBytes,
       maxAgeMs: config.sseReplayMaxAgeHours * 3_600_000,
     };
     const backend: EventBackend = config.redisUrl
@@ -76,13 +93,34 @@ export default fp(
           // A silently dead link is found within about two heartbeats.
           linkCheckMs: config.sseHeartbeatSeconds * 1000,
         })
-      : createLocalBackend(createSqlEventLog(app.db, app.dbDialect, retention));
+      : createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
     const counters = createStreamCounters(app.metrics);
     app.metrics.gauge('sse_open_streams', 'Event streams open on this instance', () => hub.size);
-    // A message larger than half the send-buffer cap would get every stream dropped, forever.
-    const maxMessageBytes = Math.floor(config.sseMaxBufferedBytes / 2);
+    // A message larger than half the send-buffer cap would get every stream dropped, forever; one
+    // past the log's budget or a replay's would never be replayed (every resume would reload).
+    const maxMessageBytes = Math.min(
+      Math.floor(config.sseMaxBufferedBytes / 2),
+      config.sseLogMaxBytes,
+      config.sseReplayMaxBytes,
+    );
+    /** The JSON of a message fit to store, or a thrown InvalidMessageError / MessageTooLargeError. */
+    const encode = (to: string, message: SseMessage): string => {
+      if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
+      const problem = messageProblem(message);
+      if (problem !== null) throw new InvalidMessageError(problem);
+      const data = JSON.stringify(message);
+      const bytes = Buffer.byteLength(data);
+      if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
+      return data;
+    };
+    const transact =
+      backend.transact?.bind(backend) ??
+      (<T>(work: TransactionWork<T>) =>
+        app.db
+          .transaction()
+          .execute((trx) => work(trx, (recipient, data) => backend.publish(recipient, data))));
 
     // Session changes reach every instance (this one included) over the bus: each forgets what
     // it cached about them and ends or extends the streams concerned.
@@ -153,15 +191,21 @@ export default fp(
       log,
       bus,
       async publish(to, message) {
-        if (!isRecipient(to)) throw new InvalidMessageError('"to" must be a username or "*"');
-        const problem = messageProblem(message);
-        if (problem !== null) throw new InvalidMessageError(problem);
-        const data = JSON.stringify(message);
-        const bytes = Buffer.byteLength(data);
-        if (bytes > maxMessageBytes) throw new MessageTooLargeError(bytes, maxMessageBytes);
-        const event = await backend.publish(to, data);
+        const event = await backend.publish(to, encode(to, message));
         counters.published.inc();
         return event;
+      },
+      async transaction(work) {
+        let published = 0;
+        const result = await transact((trx, publish) =>
+          work(trx, async (to, message) => {
+            const event = await publish(to, encode(to, message));
+            published++;
+            return event;
+          }),
+        );
+        counters.published.inc({}, published);
+        return result;
       },
       latestId: () => log.latestId(),
       prune: () => log.prune(),

@@ -59,12 +59,12 @@ function toEvent(recipient: string, [entryId, fields]: StreamEntry): StoredEvent
 
 export async function createRedisBackend(options: RedisBackendOptions): Promise<EventBackend> {
   const keys = redisKeys(options.prefix);
-  const { perRecipient, maxAgeMs } = options.retention;
+  const { perRecipient, bytesPerRecipient, maxAgeMs } = options.retention;
   const slack = Math.floor(perRecipient / 10);
   const redis = new Redis(options.url, FAIL_FAST_OPTIONS);
   redis.defineCommand('sseOpenLog', { numberOfKeys: 2, lua: OPEN_LOG_SCRIPT });
-  redis.defineCommand('sseAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
-  redis.defineCommand('ssePruneByAge', { numberOfKeys: 2, lua: PRUNE_BY_AGE_SCRIPT });
+  redis.defineCommand('sseAppend', { numberOfKeys: 6, lua: APPEND_SCRIPT });
+  redis.defineCommand('ssePruneByAge', { numberOfKeys: 3, lua: PRUNE_BY_AGE_SCRIPT });
   const scripts = redis as unknown as ScriptCommands;
   redis.on('error', options.onError);
 
@@ -202,6 +202,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
           keys.stream(recipient),
           keys.horizons,
           keys.recipients,
+          keys.bytes,
           keys.epoch,
           recipient,
           data,
@@ -209,6 +210,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
           perRecipient,
           slack,
           keys.channel,
+          bytesPerRecipient,
         ),
       );
       see(Number(id));
@@ -255,7 +257,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       for (const recipient of await guardRedis(() => redis.smembers(keys.recipients)))
         dropped += Number(
           await guardRedis(() =>
-            scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, recipient, cutoff),
+            scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, keys.bytes, recipient, cutoff),
           ),
         );
       return dropped;

@@ -11,6 +11,12 @@
  * message. So the script reads the entries it is about to drop and raises the recipient's
  * horizon to the last of them. A slack of a tenth of the limit keeps this amortised O(1).
  *
+ * Bytes: each recipient's entries hold at most a byte budget (one account must not fill Redis's
+ * memory). A hash keeps each recipient's running total; an append past the budget drops its
+ * oldest entries in the same script, exactly like the count. (Logs written before the budget
+ * existed are counted from their next append on; the total never goes below zero, and their older
+ * entries leave with age.)
+ *
  * Epochs: Redis may come back from a restart or failover *empty* (no persistence, a lost
  * volume). A client's Last-Event-ID then names a message of a log that no longer exists, and
  * had the new log simply restarted at 1, an old id would soon look like a valid position in it
@@ -39,28 +45,51 @@ export const OPEN_LOG_SCRIPT = `${openLog(2)}
 return {tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2]) or '0')}
 `;
 
-/** KEYS: seq, stream, horizons, recipients, epoch. ARGV: recipient, data, createdAt, limit, slack, channel. */
-export const APPEND_SCRIPT = `${openLog(5)}
+/**
+ * KEYS: seq, stream, horizons, recipients, bytes, epoch.
+ * ARGV: recipient, data, createdAt, limit, slack, channel, byte budget.
+ */
+export const APPEND_SCRIPT = `${openLog(6)}
 local id = string.format('%d', redis.call('INCR', KEYS[1]))
-redis.call('XADD', KEYS[2], id .. '-0', 'd', ARGV[2], 't', ARGV[3])
+local newest = id .. '-0'
+redis.call('XADD', KEYS[2], newest, 'd', ARGV[2], 't', ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[1])
-local limit = tonumber(ARGV[4])
-local excess = redis.call('XLEN', KEYS[2]) - limit
-if excess > tonumber(ARGV[5]) then
-  local dropped = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
-  redis.call('XTRIM', KEYS[2], 'MAXLEN', limit)
-  local last = string.match(dropped[#dropped][1], '^(%d+)')
-  local current = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-  if tonumber(last) > current then redis.call('HSET', KEYS[3], ARGV[1], last) end
+local total = redis.call('HINCRBY', KEYS[5], ARGV[1], string.len(ARGV[2]))
+local budget = tonumber(ARGV[7])
+local excess = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[4])
+if excess > tonumber(ARGV[5]) or total > budget then
+  -- Oldest first: the count's excess, then more while the total is over the budget; never the new entry.
+  local dropped, freed, last, start = 0, 0, nil, '-'
+  local more = true
+  while more do
+    local batch = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', 100)
+    more = #batch == 100
+    for _, entry in ipairs(batch) do
+      if entry[1] == newest or (dropped >= excess and total - freed <= budget) then more = false; break end
+      dropped = dropped + 1
+      freed = freed + string.len(entry[2][2])
+      last = entry[1]
+    end
+    if more then start = '(' .. batch[#batch][1] end
+  end
+  if last then
+    local throughText = string.match(last, '^(%d+)')
+    local through = tonumber(throughText)
+    redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', through + 1) .. '-0')
+    local current = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+    if through > current then redis.call('HSET', KEYS[3], ARGV[1], throughText) end
+    if redis.call('HINCRBY', KEYS[5], ARGV[1], -freed) < 0 then redis.call('HSET', KEYS[5], ARGV[1], 0) end
+  end
 end
 redis.call('PUBLISH', ARGV[6], 'e\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
 return tonumber(id)
 `;
 
-/** KEYS: stream, horizons. ARGV: recipient, cutoff (unix ms). Drops entries older than cutoff. */
+/** KEYS: stream, horizons, bytes. ARGV: recipient, cutoff (unix ms). Drops entries older than cutoff. */
 export const PRUNE_BY_AGE_SCRIPT = `
 local cutoff = tonumber(ARGV[2])
 local lastOld = nil
+local freed = 0
 local start = '-'
 while true do
   local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 100)
@@ -68,11 +97,14 @@ while true do
   for _, entry in ipairs(batch) do
     local fields = entry[2]
     local t = 0
+    local size = 0
     for i = 1, #fields, 2 do
       if fields[i] == 't' then t = tonumber(fields[i + 1]) end
+      if fields[i] == 'd' then size = string.len(fields[i + 1]) end
     end
     if t >= cutoff then young = true; break end
     lastOld = entry[1]
+    freed = freed + size
   end
   if young or #batch < 100 then break end
   start = '(' .. batch[#batch][1]
@@ -81,6 +113,7 @@ if not lastOld then return 0 end
 local last = string.match(lastOld, '^(%d+)')
 local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if tonumber(last) > current then redis.call('HSET', KEYS[2], ARGV[1], last) end
+if redis.call('HINCRBY', KEYS[3], ARGV[1], -freed) < 0 then redis.call('HSET', KEYS[3], ARGV[1], 0) end
 return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', tonumber(last) + 1) .. '-0')
 `;
 
@@ -90,6 +123,7 @@ export function redisKeys(prefix: string) {
     seq: `${prefix}seq`,
     epoch: `${prefix}epoch`,
     horizons: `${prefix}horizons`,
+    bytes: `${prefix}bytes`,
     recipients: `${prefix}recipients`,
     channel: `${prefix}bus`,
     stream: (recipient: string) => `${prefix}log:${recipient}`,

@@ -1,4 +1,5 @@
-import type { ReplayWindow, StoredEvent } from './types.ts';
+import { setImmediate } from 'node:timers/promises';
+import type { EventLog, ReplayWindow, StoredEvent } from './types.ts';
 
 export type ResumePlan =
   | { kind: 'replay'; events: StoredEvent[] }
@@ -20,4 +21,48 @@ export function planResume(afterId: number, window: ReplayWindow, limit: number)
   if (window.prunedThrough > afterId) return { kind: 'reload', reason: 'replay-gap' };
   if (window.events.length > limit) return { kind: 'reload', reason: 'replay-gap' };
   return { kind: 'replay', events: window.events };
+}
+
+export interface ReplayLimits {
+  /** More messages than this: reload (SSE_REPLAY_LIMIT). */
+  maxMessages: number;
+  /** More bytes of messages than this: reload (SSE_REPLAY_MAX_BYTES). */
+  maxBytes: number;
+  /** Messages read per query. */
+  batchSize: number;
+}
+
+/**
+ * Reads what a stream resuming after `afterId` missed and decides between replay and reload, the
+ * rules of `planResume` applied to every batch. One resume costs bounded memory and never holds
+ * the event loop for long (node:sqlite reads synchronously): the log is read in batches of
+ * `batchSize` messages with a turn of the event loop between them, and reading stops as soon as
+ * the replay would pass `maxMessages` or `maxBytes` — then the client reloads. A batch holds at
+ * most `batchSize` messages, each within the message limit, and the log holds at most its byte
+ * budget per recipient; so a resume reads at most `maxBytes` plus one batch.
+ */
+export async function readReplay(
+  log: Pick<EventLog, 'readAfter'>,
+  recipients: string[],
+  afterId: number,
+  limits: ReplayLimits,
+): Promise<ResumePlan> {
+  const events: StoredEvent[] = [];
+  let bytes = 0;
+  let cursor = afterId;
+  for (;;) {
+    // At most `batchSize` messages: readAfter returns up to its limit + 1.
+    const window = await log.readAfter(recipients, cursor, limits.batchSize - 1);
+    // The gap rules hold batch by batch: a prune between two reads shows in the later horizon.
+    const plan = planResume(cursor, window, Number.POSITIVE_INFINITY);
+    if (plan.kind === 'reload') return plan;
+    for (const event of window.events) bytes += Buffer.byteLength(event.data);
+    events.push(...window.events);
+    if (events.length > limits.maxMessages || bytes > limits.maxBytes)
+      return { kind: 'reload', reason: 'replay-gap' };
+    const last = window.events.at(-1);
+    if (window.events.length < limits.batchSize || last === undefined) return { kind: 'replay', events };
+    cursor = last.id;
+    await setImmediate();
+  }
 }

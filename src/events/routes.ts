@@ -9,7 +9,7 @@ import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
 import type { StreamCounters } from './plugin.ts';
-import { planResume } from './replay.ts';
+import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
@@ -29,6 +29,9 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
   connection: 'keep-alive',
 };
+
+/** Messages a resume reads per query (see `readReplay`). */
+const REPLAY_BATCH_SIZE = 50;
 
 /** `Last-Event-ID` header or `?lastEventId=`; anything that is not a non-negative integer means "from now". */
 export function parseLastEventId(header: unknown, query: unknown): number | null {
@@ -58,6 +61,9 @@ export default async function streamRoutes(
       // Without its bus this instance would miss live messages: the client retries (another
       // instance, or this one once Redis is back) and resumes from its last id.
       if (!opts.available()) throw new ServiceUnavailableError('redis', { retryAfterSeconds: 2 });
+      // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
+      // than open a stream nobody reads that holds one of the user's slots until the client leaves.
+      if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
       const requested = parseLastEventId(request.headers['last-event-id'], request.query.lastEventId);
       const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
@@ -97,8 +103,11 @@ export default async function streamRoutes(
       if (requested === null) return connection.goLive([]);
       try {
         const recipients = topic === null ? [user.username, BROADCAST] : [user.username, topic, BROADCAST];
-        const window = await log.readAfter(recipients, requested, config.sseReplayLimit);
-        const plan = planResume(requested, window, config.sseReplayLimit);
+        const plan = await readReplay(log, recipients, requested, {
+          maxMessages: config.sseReplayLimit,
+          maxBytes: config.sseReplayMaxBytes,
+          batchSize: REPLAY_BATCH_SIZE,
+        });
         if (plan.kind === 'reload') {
           counters.reloads.inc({ reason: plan.reason });
           connection.end('reload', { reason: plan.reason });

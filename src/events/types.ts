@@ -1,3 +1,6 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
 /** One published message as stored in the log and carried by the bus. */
 export interface StoredEvent {
   /** Monotonic across the whole deployment: the SSE `id`, and the resume point. */
@@ -79,6 +82,12 @@ export interface EventBackend {
    */
   readonly available: boolean;
   publish(recipient: string, data: string): Promise<StoredEvent>;
+  /**
+   * Runs `work` in one database transaction in which the messages it publishes are stored with
+   * its other writes: all commit, or none does; streams hear of them after the commit. Only a
+   * backend whose log is the database has it; for the others, see `transaction` in plugin.ts.
+   */
+  transact?<T>(work: TransactionWork<T>): Promise<T>;
   /** Waits for in-flight publishes, then closes the bus and the log. */
   close(): Promise<void>;
 }
@@ -86,6 +95,14 @@ export interface EventBackend {
 export interface RetentionPolicy {
   /** Messages kept per recipient (a user, or `*`). */
   perRecipient: number;
+  /** Bytes of messages kept per recipient: past it, its oldest messages are dropped. */
+  bytesPerRecipient: number;
   /** Messages older than this are dropped. */
   maxAgeMs: number;
 }
+
+/** Stores one message (its JSON text) for a recipient as part of the surrounding transaction. */
+export type PublishWithin = (recipient: string, data: string) => Promise<StoredEvent>;
+
+/** A feature's writes and the messages announcing them, run in one database transaction. */
+export type TransactionWork<T> = (trx: Transaction<Database>, publish: PublishWithin) => Promise<T>;

@@ -1,15 +1,25 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 
 /**
- * The one place errors become HTTP. 4xx errors keep their (client-safe) message; a dependency
- * that is away (ServiceUnavailableError) is a 503 with `Retry-After`, logged without a stack as
- * it is no bug; anything else is logged with its stack and answered with a generic 500, so no
- * internals ever leave the process.
- * API routes and clients that do not ask for HTML get JSON `{error}`; browsers get a page.
+ * The one place errors become HTTP, for every error a request can meet: the app's own, Fastify's
+ * (bad bodies and content types, undecodable URLs — see app.ts), and values Node refuses to write
+ * as headers. Parser errors before a request exists are answered in client-errors.ts the same way.
+ * - 4xx: the app's own errors keep their messages, written for clients; validation errors say
+ *   which field broke which rule. Fastify's and Node's messages may quote the request (a URL, a
+ *   content type, a JSON fragment), so those get the status text instead: input is never echoed.
+ * - a dependency that is away (ServiceUnavailableError: the database, Redis) is a 503 with
+ *   `Retry-After` and a fixed message, logged without a stack: it is no bug.
+ * - anything else is logged with its stack and answered with a generic 500: no internals leave.
+ * API routes and clients that do not ask for HTML get JSON `{error}`; browsers get a page. The
+ * security headers are on the reply from its first hook, so every answer carries them.
  */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A header value Node refused to write would fail this answer too (a 500 from Fastify's
+    // fallback, quoting Node's message).
+    dropUnwritableHeaders(reply);
     if (error instanceof ServiceUnavailableError) {
       request.log.warn(
         { dependency: error.dependency, cause: String(error.cause) },
@@ -23,12 +33,64 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return sendError(request, reply, 500, 'Internal Server Error');
     }
-    request.log.info({ status, code: error.code, message: error.message }, 'request rejected');
-    const message = error.validation ? `Invalid request: ${error.message}` : error.message;
-    return sendError(request, reply, status, message);
+    request.log.info({ status, code: error.code }, 'request rejected');
+    return sendError(request, reply, status, clientMessage(error, status));
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'Not Found'));
+  // Unknown routes, and URLs the router cannot decode or match (app.ts sends both here instead of
+  // to Fastify's own answers, which skip every hook and quote the URL; see `routableUrl`).
+  app.setNotFoundHandler((request, reply) =>
+    request.url === UNROUTABLE_URL && !isRoutableUrl(request.originalUrl)
+      ? sendError(request, reply, 400, 'Bad Request')
+      : sendError(request, reply, 404, 'Not Found'),
+  );
+}
+
+/** What `routableUrl` puts in place of a URL the router would refuse: a path no route matches. */
+const UNROUTABLE_URL = '/.unroutable';
+
+/**
+ * Fastify's `rewriteUrl`: a URL the router cannot decode (`/static/%c0%ae%c0%ae/…`: malformed
+ * percent-encoding, overlong UTF-8) or that is not a path at all (`*`) would be refused by
+ * Fastify itself, outside the request lifecycle — no hooks, so no security headers, and the URL
+ * quoted back. Rewritten to a path no route matches, it reaches the not-found handler like any
+ * other request, which answers 400 for it. (URLs without a `%` cost one scan; others one decode.)
+ */
+export function routableUrl(url: string): string {
+  return isRoutableUrl(url) ? url : UNROUTABLE_URL;
+}
+
+function isRoutableUrl(url: string): boolean {
+  // Absolute-form targets (`GET http://host/path`) are routed by their path.
+  const path = /^https?:\/\//i.test(url) ? url.slice(url.indexOf('/', url.indexOf('//') + 2)) : url;
+  if (!path.startsWith('/')) return false;
+  // Only a percent-encoding can fail to decode (the raw URL holds no lone surrogates).
+  if (!path.includes('%')) return true;
+  const end = path.indexOf('?');
+  try {
+    decodeURIComponent(end === -1 ? path : path.slice(0, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The message a 4xx answer carries; see the module comment. */
+function clientMessage(error: FastifyError, status: number): string {
+  if (error.validation) return `Invalid request: ${error.message}`;
+  const ours =
+    typeof error.code === 'string' && !/^(FST_|ERR_)/.test(error.code) && !(error instanceof SyntaxError);
+  return ours ? error.message : (STATUS_CODES[status] ?? 'Error');
+}
+
+/** Printable ASCII: what Node writes and every client reads alike. */
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
+
+function dropUnwritableHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => !HEADER_SAFE.test(String(v)))) reply.removeHeader(name);
+  }
 }
 
 function wantsJson(request: FastifyRequest): boolean {

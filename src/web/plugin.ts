@@ -10,6 +10,7 @@ import nunjucks from 'nunjucks';
 import type { Config } from '../config.ts';
 import { registerErrorHandlers } from './errors.ts';
 import { CrossOriginRequestError, isAllowedOrigin, originFacts } from './origin-check.ts';
+import { cspDirectives, HSTS_MAX_AGE_SECONDS } from './security-headers.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -32,22 +33,8 @@ export default fp(
     await app.register(formbody);
     await app.register(helmet, {
       enableCSPNonces: true,
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          objectSrc: ["'none'"],
-          upgradeInsecureRequests: config.debug ? null : [],
-        },
-      },
-      hsts: config.debug ? false : { maxAge: 31536000, includeSubDomains: true },
+      contentSecurityPolicy: { directives: cspDirectives(config.debug) },
+      hsts: config.debug ? false : { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: true },
       referrerPolicy: { policy: 'same-origin' },
       frameguard: { action: 'deny' },
       crossOriginEmbedderPolicy: false,

@@ -22,8 +22,25 @@ async function logIn(context: BrowserContext, base: string): Promise<WatchedPage
   return tab;
 }
 
+/** The course titles a tab shows (each item's first element is its title). */
 const courses = (tab: WatchedPage) =>
-  tab.page.$$eval('#course-list li', (items) => items.map((li) => li.textContent));
+  tab.page.$$eval('#course-list > li > :first-child', (titles) => titles.map((title) => title.textContent));
+
+/** Submits one course's rename or delete form the way a click does (SSEXI.js posts it with fetch). */
+const submitCourseForm = (tab: WatchedPage, title: string, action: 'rename' | 'delete', newTitle = '') =>
+  tab.page.evaluate(
+    ({ title, action, newTitle }) => {
+      const item = [...document.querySelectorAll('#course-list > li')].find(
+        (li) => li.firstElementChild?.textContent === title,
+      );
+      const form = item?.querySelector<HTMLFormElement>(`form[action$="/${action}"]`);
+      if (!form) throw new Error(`no ${action} form for ${title}`);
+      const input = form.querySelector<HTMLInputElement>('input[name=course_title]');
+      if (input) input.value = newTitle;
+      form.requestSubmit();
+    },
+    { title, action, newTitle },
+  );
 
 test('a course added in one tab appears live in both; logging out in one sends the other to /login', {
   skip: skipReason,
@@ -36,13 +53,15 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await first.waitForEvent('connected');
   const second = await openPage(context, `${app.url}/protected`);
   await second.waitForEvent('connected');
-  assert.deepEqual(await courses(second), ['No courses yet.']);
+  assert.deepEqual(await courses(second), []);
+  assert.equal(await second.page.isVisible('#courses-empty'), true, 'the empty state shows');
 
   await first.page.fill('input[name=course_title]', 'Linear Algebra');
   await first.page.click('#course-form button[type=submit]');
   await Promise.all([first.waitForEvent('html-updated'), second.waitForEvent('html-updated')]);
   assert.deepEqual(await courses(first), ['Linear Algebra']);
   assert.deepEqual(await courses(second), ['Linear Algebra']);
+  assert.equal(await second.page.isVisible('#courses-empty'), false, 'the empty state hides');
   assert.equal(await first.page.inputValue('input[name=course_title]'), '', 'the form was reset');
   assert.deepEqual(
     await Promise.all(
@@ -59,12 +78,25 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await second.waitForEvent('html-updated', 2);
   assert.deepEqual(await courses(second), ['Linear Algebra', 'Topology']);
 
+  // Rename in the second tab, delete in the first: each change reaches both.
+  await submitCourseForm(second, 'Topology', 'rename', 'Algebraic Topology');
+  await Promise.all([first.waitForEvent('html-updated', 3), second.waitForEvent('html-updated', 3)]);
+  assert.deepEqual(await courses(first), ['Linear Algebra', 'Algebraic Topology']);
+  await submitCourseForm(first, 'Linear Algebra', 'delete');
+  await Promise.all([first.waitForEvent('html-updated', 4), second.waitForEvent('html-updated', 4)]);
+  for (const tab of [first, second]) assert.deepEqual(await courses(tab), ['Algebraic Topology']);
+
   // Code and a morph pushed by the server run under the app's own CSP (nonce, no unsafe-*).
   await app.app.events.publish('mark', {
     js: { exec: "document.body.dataset.pushed = 'yes'" },
-    html: { 'course-list': { content: '<ul><li>Morphed</li></ul>', swap: 'morph' } },
+    html: {
+      'course-list': {
+        content: '<ul id="course-list"><li id="course-999"><span>Morphed</span></li></ul>',
+        swap: 'morph',
+      },
+    },
   });
-  await Promise.all([first.waitForEvent('processed', 3), second.waitForEvent('processed', 3)]);
+  await Promise.all([first.waitForEvent('processed', 5), second.waitForEvent('processed', 5)]);
   for (const tab of [first, second]) {
     assert.equal(await tab.page.getAttribute('body', 'data-pushed'), 'yes');
     assert.deepEqual(await courses(tab), ['Morphed']);

@@ -20,7 +20,7 @@ async function seenId(running: RunningApp, token: string): Promise<string> {
 
 /** A second handle on the app's own log with a tiny age limit, to age messages out without waiting hours. */
 async function pruneOlderThan(backend: Backend, running: RunningApp, maxAgeMs: number): Promise<number> {
-  const retention = { perRecipient: 1000, maxAgeMs };
+  const retention = { perRecipient: 1000, bytesPerRecipient: running.config.sseLogMaxBytes, maxAgeMs };
   if (backend !== 'redis') return createSqlEventLog(running.app.db, running.app.dbDialect, retention).prune();
   const redis = await createRedisBackend({
     url: running.config.redisUrl ?? '',

@@ -1,121 +1,281 @@
-/** POST /add_course: stored per user, shown on reload, pushed live, kept across restarts. */
+/**
+ * Courses: add, rename and delete, each as a form navigation (303 back to the page), a fetch from
+ * the page (JSON, CSRF header) and a bearer API call (JSON, no CSRF). Stored per user, shown on
+ * reload, pushed live to every open stream of that user as the one change — and another user's
+ * course ids are not found.
+ */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { startApp, tempSqliteUrl } from '../support/app.ts';
-import { Browser } from '../support/http.ts';
-import { openSse } from '../support/sse.ts';
+import { changeIn, coursesIn, titlesIn } from '../support/courses.ts';
+import { apiToken, Browser } from '../support/http.ts';
+import { openSse, type SseClient } from '../support/sse.ts';
 
-const listItems = (html: string) => [...html.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1]);
-
-async function coursesOnPage(browser: Browser): Promise<(string | undefined)[]> {
+async function pageCourses(browser: Browser) {
   const response = await browser.fetch('/protected');
   assert.equal(response.status, 200);
-  const html = await response.text();
-  const list = /<div id="course-list">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
-  return listItems(list);
+  return coursesIn(await response.text());
 }
 
-test('a course is stored for its user only and appears after a reload', async (t) => {
-  const { url } = await startApp(t);
-  const mark = await new Browser(url).login('mark', 'pass123');
-  const luke = await new Browser(url).login('luke', 'pass456');
-  const response = await mark.submit('/add_course', { course_title: '  Calculus  ' }, '/protected');
-  assert.equal(response.status, 201);
-  const body = (await response.json()) as { id: number; title: string };
-  assert.equal(body.title, 'Calculus', 'surrounding spaces are trimmed');
-  assert.ok(Number.isInteger(body.id));
-  await mark.submit('/add_course', { course_title: 'Physics' }, '/protected');
-  assert.deepEqual(await coursesOnPage(mark), ['Calculus', 'Physics']);
-  assert.deepEqual(await coursesOnPage(luke), [], "another user's list is untouched");
-});
-
-test('a plain form post (no JavaScript) is redirected back to the page', async (t) => {
-  const { url } = await startApp(t);
-  const browser = await new Browser(url).login();
-  const token = await browser.csrfToken('/protected');
-  // fetch always sends Sec-Fetch-Mode: cors, so the browser's navigation is made by hand.
-  const response = await rawRequest(
-    `${url}/add_course`,
-    {
-      cookie: browser.cookieHeader,
-      'content-type': 'application/x-www-form-urlencoded',
-      'sec-fetch-site': 'same-origin',
-      'sec-fetch-mode': 'navigate',
-    },
-    new URLSearchParams({ course_title: 'No-JS course', _csrf: token }).toString(),
-  );
-  assert.equal(response.status, 303);
-  assert.equal(response.location, '/protected');
-  assert.deepEqual(await coursesOnPage(browser), ['No-JS course']);
-});
-
-/** A POST with exactly these headers (node:http, which adds no Sec-Fetch-* of its own). */
-function rawRequest(
-  target: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<{ status: number; location: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'POST', headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
-    });
+/** A POST with exactly these headers (node:http adds no Sec-Fetch-* of its own): a browser's navigation. */
+function navigate(target: string, cookie: string, fields: Record<string, string>) {
+  return new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        headers: {
+          cookie,
+          'content-type': 'application/x-www-form-urlencoded',
+          'sec-fetch-site': 'same-origin',
+          'sec-fetch-mode': 'navigate',
+          accept: 'text/html',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+      },
+    );
     req.on('error', reject);
-    req.end(body);
+    req.end(new URLSearchParams(fields).toString());
   });
 }
 
-test('adding a course pushes the whole new list, as an SSEXI html message, to that user only', async (t) => {
-  const { url } = await startApp(t);
-  const mark = await new Browser(url).login('mark', 'pass123');
-  const luke = await new Browser(url).login('luke', 'pass456');
-  const markStream = await openSse(`${url}/protected/events/mark`, { cookie: mark.cookieHeader });
-  const lukeStream = await openSse(`${url}/protected/events/luke`, { cookie: luke.cookieHeader });
-  t.after(() => {
-    markStream.close();
-    lukeStream.close();
-  });
-  await mark.submit('/add_course', { course_title: 'One' }, '/protected');
-  await mark.submit('/add_course', { course_title: 'Two' }, '/protected');
-  const [first, second] = await markStream.take(2);
-  assert.deepEqual(JSON.parse(first?.data ?? ''), { html: { 'course-list': '<ul><li>One</li></ul>' } });
-  assert.deepEqual(JSON.parse(second?.data ?? ''), {
-    html: { 'course-list': '<ul><li>One</li><li>Two</li></ul>' },
-  });
-  assert.ok(Number(second?.id) > Number(first?.id), 'ids increase');
+/** The three ways a client changes a course. Each returns the response. */
+function clients(url: string, browser: Browser, token: string) {
+  return {
+    /** A form post without JavaScript: urlencoded with the page's `_csrf` field, a navigation. */
+    async form(path: string, fields: Record<string, string>) {
+      const csrf = await browser.csrfToken('/protected');
+      return navigate(`${url}${path}`, browser.cookieHeader, { ...fields, _csrf: csrf });
+    },
+    /** What SSEXI.js sends for an `sx-post` form: urlencoded, the token in `x-csrf-token`. */
+    async fetch(path: string, fields: Record<string, string>) {
+      const csrf = await browser.csrfToken('/protected');
+      return browser.fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf, origin: url },
+        body: new URLSearchParams(fields),
+      });
+    },
+    /** An API client: JSON with a bearer token, no cookie, no CSRF token. */
+    bearer(path: string, body: Record<string, string> | undefined) {
+      return fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
+  };
+}
 
-  // Luke's stream sees his own update and nothing of Mark's.
-  await luke.submit('/add_course', { course_title: 'Luke only' }, '/protected');
-  const lukes = await lukeStream.next();
-  assert.deepEqual(JSON.parse(lukes.data), { html: { 'course-list': '<ul><li>Luke only</li></ul>' } });
+async function setup(t: Parameters<typeof startApp>[0], env: Record<string, string> = {}) {
+  const running = await startApp(t, env);
+  const mark = await new Browser(running.url).login('mark', 'pass123');
+  const token = await apiToken(running.url);
+  // Two streams of mark's (two tabs) and one of luke's, who must hear nothing of mark's changes.
+  const streams = [
+    await openSse(`${running.url}/protected/events/mark`, { cookie: mark.cookieHeader }),
+    await openSse(`${running.url}/protected/events/mark`, { authorization: `Bearer ${token}` }),
+  ];
+  const luke = await new Browser(running.url).login('luke', 'pass456');
+  const lukeStream = await openSse(`${running.url}/protected/events/luke`, { cookie: luke.cookieHeader });
+  t.after(() => {
+    for (const stream of [...streams, lukeStream]) stream.close();
+  });
+  return { ...running, mark, luke, token, streams, lukeStream, client: clients(running.url, mark, token) };
+}
+
+/** The next change on every stream; all must agree. */
+async function nextChange(streams: SseClient[]) {
+  const changes = await Promise.all(streams.map(async (stream) => changeIn((await stream.next()).data)));
+  for (const change of changes) assert.deepEqual(change, changes[0]);
+  return changes[0];
+}
+
+async function expectSilence(stream: SseClient, ms = 200) {
+  const event = await stream.next(ms).catch(() => null);
+  assert.equal(event, null, `unexpected event: ${event?.data}`);
+}
+
+test('add: form navigation, page fetch and bearer API each store the course and push it to every tab', async (t) => {
+  const { url, mark, luke, client, streams, lukeStream } = await setup(t);
+  const form = await client.form('/add_course', { course_title: '  Calculus  ' });
+  assert.deepEqual(form, { status: 303, location: '/protected' });
+  const fromPage = await client.fetch('/add_course', { course_title: 'Physics' });
+  assert.equal(fromPage.status, 201);
+  const physics = (await fromPage.json()) as { id: number; title: string };
+  assert.equal(physics.title, 'Physics');
+  const api = await client.bearer('/add_course', { course_title: 'Chemistry' });
+  assert.equal(api.status, 201);
+
+  const added = [await nextChange(streams), await nextChange(streams), await nextChange(streams)];
+  assert.deepEqual(
+    added.map((c) => c?.kind === 'added' && c.course.title),
+    ['Calculus', 'Physics', 'Chemistry'],
+    'surrounding spaces trimmed',
+  );
+  assert.deepEqual(titlesIn(await (await mark.fetch('/protected')).text()), [
+    'Calculus',
+    'Physics',
+    'Chemistry',
+  ]);
+  assert.deepEqual(await pageCourses(luke), [], "another user's list is untouched");
+  await expectSilence(lukeStream);
+  assert.ok(url);
 });
 
-test('bad titles get 400 and store nothing: missing, empty, blank, too long', async (t) => {
-  const { url } = await startApp(t);
-  const browser = await new Browser(url).login();
+test('an add pushes only the new item, as the same partial the page renders', async (t) => {
+  const { mark, client, streams } = await setup(t);
+  for (const title of ['One', 'Two', 'Three']) await client.fetch('/add_course', { course_title: title });
+  const events = await streams[0]?.take(3);
+  for (const event of events ?? []) {
+    const message = JSON.parse(event.data);
+    assert.deepEqual(Object.keys(message.html), ['course-list']);
+    assert.equal(message.html['course-list'].swap, 'append');
+    assert.equal(coursesIn(message.html['course-list'].content).length, 1, 'one item, not the list');
+  }
+  const page = await (await mark.fetch('/protected')).text();
+  const withoutCsrf = (html: string) => html.replace(/\s*<input type="hidden" name="_csrf"[^>]*>/g, '');
+  for (const event of events ?? []) {
+    const item = JSON.parse(event.data).html['course-list'].content as string;
+    assert.ok(withoutCsrf(page).includes(item), `the page renders the pushed item as it is:\n${item}`);
+  }
+  assert.ok((events?.length ?? 0) === 3);
+});
+
+test('rename: each client renames, every tab gets the replaced item, and the page shows it', async (t) => {
+  const { mark, client, streams } = await setup(t);
+  const { id } = (await (await client.bearer('/add_course', { course_title: 'Old' })).json()) as {
+    id: number;
+  };
+  await nextChange(streams);
+
+  assert.deepEqual(await client.form(`/courses/${id}/rename`, { course_title: 'Via form' }), {
+    status: 303,
+    location: '/protected',
+  });
+  assert.deepEqual(await nextChange(streams), { kind: 'renamed', course: { id, title: 'Via form' } });
+  const fromPage = await client.fetch(`/courses/${id}/rename`, { course_title: ' Via page ' });
+  assert.equal(fromPage.status, 200);
+  assert.deepEqual(await fromPage.json(), { id, title: 'Via page' });
+  assert.deepEqual(await nextChange(streams), { kind: 'renamed', course: { id, title: 'Via page' } });
+  const api = await client.bearer(`/courses/${id}/rename`, { course_title: 'Via API <b>' });
+  assert.deepEqual(await api.json(), { id, title: 'Via API <b>' });
+  assert.deepEqual(await nextChange(streams), { kind: 'renamed', course: { id, title: 'Via API <b>' } });
+
+  // The pushed fragment is a plain string whose root is the item itself (the seed's swap rule).
+  assert.deepEqual(await pageCourses(mark), [{ id, title: 'Via API <b>' }]);
+});
+
+test('delete: each client deletes, every tab removes the item, and the page no longer has it', async (t) => {
+  const { mark, client, streams } = await setup(t);
+  const ids: number[] = [];
+  for (const title of ['A', 'B', 'C', 'D']) {
+    ids.push(
+      ((await (await client.bearer('/add_course', { course_title: title })).json()) as { id: number }).id,
+    );
+    await nextChange(streams);
+  }
+  const [a = 0, b = 0, c = 0] = ids;
+  assert.deepEqual(await client.form(`/courses/${a}/delete`, {}), { status: 303, location: '/protected' });
+  assert.deepEqual(await nextChange(streams), { kind: 'removed', id: a });
+  const fromPage = await client.fetch(`/courses/${b}/delete`, {});
+  assert.deepEqual(await fromPage.json(), { id: b });
+  assert.deepEqual(await nextChange(streams), { kind: 'removed', id: b });
+  // A bearer client may send no body at all.
+  const api = await client.bearer(`/courses/${c}/delete`, undefined);
+  assert.equal(api.status, 200);
+  assert.deepEqual(await api.json(), { id: c });
+  assert.deepEqual(await nextChange(streams), { kind: 'removed', id: c });
+  // The raw message is exactly the removal and nothing else.
+  assert.deepEqual(titlesIn(await (await mark.fetch('/protected')).text()), ['D']);
+});
+
+test("another user's course ids are not found: 404 for rename and delete, nothing changes, nothing is pushed", async (t) => {
+  const { url, luke, client, streams, lukeStream } = await setup(t);
+  const lukes = await luke.submit('/add_course', { course_title: 'Luke’s' }, '/protected');
+  const { id } = (await lukes.json()) as { id: number };
+  await lukeStream.next();
+  for (const response of [
+    await client.fetch(`/courses/${id}/rename`, { course_title: 'Stolen' }),
+    await client.bearer(`/courses/${id}/rename`, { course_title: 'Stolen' }),
+    await client.fetch(`/courses/${id}/delete`, {}),
+    await client.bearer(`/courses/${id}/delete`, {}),
+    await client.bearer('/courses/999999/delete', {}),
+  ]) {
+    assert.equal(response.status, 404);
+    assert.equal(typeof ((await response.json()) as { error: string }).error, 'string');
+  }
+  assert.equal((await client.form(`/courses/${id}/delete`, {})).status, 404);
+  assert.deepEqual(await pageCourses(luke), [{ id, title: 'Luke’s' }]);
+  for (const stream of [...streams, lukeStream]) await expectSilence(stream);
+  assert.ok(url);
+});
+
+test('bad input gets 400 and changes nothing: titles, ids, bodies', async (t) => {
+  const { mark, client, streams } = await setup(t);
+  const { id } = (await (await client.bearer('/add_course', { course_title: 'Kept' })).json()) as {
+    id: number;
+  };
+  await nextChange(streams);
   for (const fields of [
     {},
     { course_title: '' },
     { course_title: '   ' },
     { course_title: 'x'.repeat(201) },
   ] as Record<string, string>[]) {
-    const response = await browser.submit('/add_course', fields, '/protected');
-    assert.equal(response.status, 400, JSON.stringify(fields).slice(0, 40));
-    assert.match(((await response.json()) as { error: string }).error, /course_title/);
+    for (const path of ['/add_course', `/courses/${id}/rename`]) {
+      const response = await client.fetch(path, fields);
+      assert.equal(response.status, 400, `${path} ${JSON.stringify(fields).slice(0, 40)}`);
+      assert.match(((await response.json()) as { error: string }).error, /course_title/);
+    }
+  }
+  for (const bad of ['abc', '0', '-1', '1.5', '1e3', '9'.repeat(20)]) {
+    const response = await client.bearer(`/courses/${bad}/delete`, {});
+    assert.equal(response.status, 400, bad);
   }
   assert.equal(
-    (await browser.submit('/add_course', { course_title: 'x'.repeat(200) }, '/protected')).status,
+    (await client.fetch('/add_course', { course_title: 'x'.repeat(200) })).status,
     201,
+    'exactly 200 is fine',
   );
-  assert.equal((await coursesOnPage(browser)).length, 1);
+  assert.equal((await pageCourses(mark)).length, 2);
 });
 
-test('anonymous POST /add_course is refused with 401', async (t) => {
+test('anonymous callers get 401 on every course route', async (t) => {
   const { url } = await startApp(t);
-  const browser = new Browser(url);
-  const response = await browser.submit('/add_course', { course_title: 'Sneaky' }, '/login');
-  assert.equal(response.status, 401);
+  const anonymous = new Browser(url);
+  for (const path of ['/add_course', '/courses/1/rename', '/courses/1/delete']) {
+    const response = await anonymous.submit(path, { course_title: 'Sneaky' }, '/login');
+    assert.equal(response.status, 401, path);
+  }
+});
+
+test('COURSES_MAX_PER_USER caps one account: 409, nothing stored or pushed; a delete makes room', async (t) => {
+  const { mark, client, streams } = await setup(t, { COURSES_MAX_PER_USER: '2' });
+  const first = (await (await client.bearer('/add_course', { course_title: 'One' })).json()) as {
+    id: number;
+  };
+  await client.bearer('/add_course', { course_title: 'Two' });
+  await nextChange(streams);
+  await nextChange(streams);
+  for (const response of [
+    await client.bearer('/add_course', { course_title: 'Three' }),
+    await client.fetch('/add_course', { course_title: 'Three' }),
+  ]) {
+    assert.equal(response.status, 409);
+    assert.match(((await response.json()) as { error: string }).error, /2 courses/);
+  }
+  for (const stream of streams) await expectSilence(stream);
+  assert.deepEqual(titlesIn(await (await mark.fetch('/protected')).text()), ['One', 'Two']);
+  await client.bearer(`/courses/${first.id}/delete`, undefined);
+  assert.equal((await client.bearer('/add_course', { course_title: 'Three' })).status, 201);
 });
 
 test('courses persist across an app restart on the same database', async (t) => {
@@ -127,5 +287,5 @@ test('courses persist across an app restart on the same database', async (t) => 
 
   const second = await startApp(t, { DATABASE_URL });
   const again = await new Browser(second.url).login();
-  assert.deepEqual(await coursesOnPage(again), ['Survives restarts']);
+  assert.deepEqual(titlesIn(await (await again.fetch('/protected')).text()), ['Survives restarts']);
 });

@@ -113,7 +113,11 @@ test('GET /protected greets the user, lists their courses and wires the page to 
   const html = await response.text();
   assert.match(html, /<h1>Hello, <span id="username">luke<\/span>!<\/h1>/);
   assert.match(html, /<body sx-connect="\/protected\/events\/luke"/);
-  assert.match(html, /<div id="course-list"><ul><li class="empty">No courses yet.<\/li><\/ul>\s*<\/div>/);
+  // An empty list, followed by the empty state that CSS shows while the list has no item.
+  assert.match(
+    html,
+    /<ul id="course-list"><\/ul>\s*<p class="empty" id="courses-empty">No courses yet.<\/p>/,
+  );
   assert.match(html, /<form sx-post="\/add_course"[^>]* action="\/add_course"/);
   assert.match(html, /name="course_title"/);
   assert.match(html, /<a href="\/logout" id="logout">/);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startApp } from '../support/app.ts';
+import { changeIn } from '../support/courses.ts';
 import { Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
 
-test('adding a course pushes the new list to every open stream of that user', async (t) => {
+test('adding a course pushes the new item to every open stream of that user', async (t) => {
   const { url } = await startApp(t);
   const browser = await new Browser(url).login('mark', 'pass123');
   const streams = await Promise.all(
@@ -19,7 +20,8 @@ test('adding a course pushes the new list to every open stream of that user', as
   for (const stream of streams) {
     const event = await stream.next();
     assert.match(event.id ?? '', /^\d+$/);
-    const message = JSON.parse(event.data) as { html: Record<string, string> };
-    assert.equal(message.html['course-list'], '<ul><li>Algebra &lt;b&gt;1&lt;/b&gt;</li></ul>');
+    const change = changeIn(event.data);
+    assert.equal(change.kind === 'added' && change.course.title, 'Algebra <b>1</b>');
+    assert.match(event.data, /Algebra &lt;b&gt;1&lt;\/b&gt;/, 'escaped in the pushed HTML');
   }
 });

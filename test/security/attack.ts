@@ -60,3 +60,48 @@ export async function probeAccess(base: string, token: string, username = 'mark'
 
 export const GRANTED: AccessReport = { page: 200, api: 200, apiCookie: 200, stream: 200 };
 export const DENIED: AccessReport = { page: 302, api: 401, apiCookie: 401, stream: 401 };
+
+/** Response headers that carry a browser security policy (everything helmet-like sets). */
+const SECURITY_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
+/**
+ * The security policy a response carries, comparable across responses: the CSP's per-response
+ * nonces are removed (HTML pages get one, other responses need not), everything else as sent.
+ */
+export function securityPolicy(headers: Headers | Record<string, string>): Record<string, string> {
+  const get = (name: string) => (headers instanceof Headers ? headers.get(name) : (headers[name] ?? null));
+  const policy: Record<string, string> = {};
+  for (const name of SECURITY_HEADERS) {
+    const value = get(name);
+    if (value === null) continue;
+    policy[name] =
+      name === 'content-security-policy'
+        ? value
+            .split(';')
+            .map((d) =>
+              d
+                .trim()
+                .split(/\s+/)
+                .filter((s) => !s.startsWith("'nonce-"))
+                .join(' '),
+            )
+            .filter((d) => d !== '')
+            .sort()
+            .join('; ')
+        : value;
+  }
+  return policy;
+}

@@ -185,6 +185,21 @@ function createMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '012_sse_event_bytes': {
+      async up(db: Kysely<unknown>) {
+        // Per recipient, the bytes its messages in the log hold: the log's byte budget is
+        // enforced on every append without summing the log (src/events/sql-log.ts). Counted once
+        // here for the messages already stored.
+        await db.schema
+          .alterTable('sse_event_horizons')
+          .addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await sql`
+          insert into sse_event_horizons (recipient, pruned_through, bytes)
+          select recipient, 0, sum(octet_length(data)) from sse_events group by recipient
+          on conflict (recipient) do update set bytes = excluded.bytes`.execute(db);
+      },
+    },
   };
 }
 

@@ -1,0 +1,238 @@
+/**
+ * Every response carries the same security headers and none quotes the request back — including
+ * the ones the app's routes never see: Fastify's own refusals (an undecodable URL, an over-long
+ * path parameter, bodies it cannot parse) and Node's parser errors answered on the raw socket
+ * (malformed requests, headers over the limit, a request not received in time). Each kind is
+ * compared with an ordinary response's header set, so whichever code computes the headers must
+ * cover it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { startApp } from '../support/app.ts';
+import { Browser } from '../support/http.ts';
+import { type RawResponse, rawGet, rawRequest } from '../support/raw-http.ts';
+import { securityPolicy } from './attack.ts';
+
+const MARKER = 'ECHO-MARKER-7f3a';
+
+interface Kind {
+  name: string;
+  status: number | number[];
+  send(base: string): Promise<{ status: number; headers: Headers | Record<string, string>; body: string }>;
+}
+
+const fromFetch = async (response: Response) => ({
+  status: response.status,
+  headers: response.headers,
+  body: await response.text(),
+});
+const fromRaw = (response: RawResponse) => response;
+
+function raw(base: string, lines: string[], body = ''): Promise<RawResponse> {
+  return rawRequest(base, `${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** Response kinds that do not come from a route handler's success path. */
+function kinds(): Kind[] {
+  const post = (base: string, headers: Record<string, string>, body: string, path = '/api/login') =>
+    fetch(`${base}${path}`, { method: 'POST', headers, body }).then(fromFetch);
+  return [
+    {
+      name: 'undecodable URL (FST_ERR_BAD_URL), JSON',
+      status: 400,
+      send: (base) => rawGet(base, `/static/%c0%ae%c0%ae/${MARKER}`).then(fromRaw),
+    },
+    {
+      name: 'undecodable URL (FST_ERR_BAD_URL), HTML',
+      status: 400,
+      send: (base) => rawGet(base, `/static/%c0%ae%c0%ae/${MARKER}`, { accept: 'text/html' }).then(fromRaw),
+    },
+    {
+      name: 'path parameter over the router limit (was 414)',
+      status: [400, 404],
+      send: (base) => fetch(`${base}/protected/events/${MARKER}${'x'.repeat(300)}`).then(fromFetch),
+    },
+    {
+      name: 'malformed JSON body',
+      status: 400,
+      send: (base) => post(base, { 'content-type': 'application/json' }, `{"username":"${MARKER}`),
+    },
+    {
+      name: 'empty JSON body',
+      status: 400,
+      send: (base) => post(base, { 'content-type': 'application/json' }, ''),
+    },
+    {
+      name: 'unsupported content type',
+      status: 415,
+      send: (base) => post(base, { 'content-type': `application/x-${MARKER}` }, 'x'),
+    },
+    {
+      name: 'malformed content type',
+      status: [400, 415],
+      send: (base) => post(base, { 'content-type': `application/json; charset="${MARKER}` }, '{}'),
+    },
+    {
+      name: 'body over the limit',
+      status: 413,
+      send: (base) =>
+        post(
+          base,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ username: MARKER.repeat(10_000) }),
+        ),
+    },
+    {
+      name: 'schema violation',
+      status: 400,
+      send: (base) =>
+        post(base, { 'content-type': 'application/json' }, JSON.stringify({ username: 1, password: MARKER })),
+    },
+    {
+      name: 'unknown route, HTML',
+      status: 404,
+      send: (base) => fetch(`${base}/${MARKER}`, { headers: { accept: 'text/html' } }).then(fromFetch),
+    },
+    {
+      name: 'unknown method',
+      status: [400, 404, 405],
+      send: (base) =>
+        raw(base, [`PROPFIND /${MARKER} HTTP/1.1`, `host: ${new URL(base).host}`, 'connection: close']),
+    },
+    {
+      name: 'headers over the limit (431, raw socket)',
+      status: 431,
+      send: (base) =>
+        raw(base, ['GET /login HTTP/1.1', `host: ${new URL(base).host}`, `x-pad: ${MARKER.repeat(2000)}`]),
+    },
+    {
+      name: 'malformed header line (400, raw socket)',
+      status: 400,
+      send: (base) =>
+        raw(base, ['GET /login HTTP/1.1', `host: ${new URL(base).host}`, `bad header${MARKER}: x`]),
+    },
+    {
+      name: 'Transfer-Encoding with Content-Length (smuggling, 400, raw socket)',
+      status: 400,
+      send: (base) =>
+        raw(
+          base,
+          [
+            'POST /api/login HTTP/1.1',
+            `host: ${new URL(base).host}`,
+            'content-length: 4',
+            'transfer-encoding: chunked',
+          ],
+          `0\r\n\r\nGET /${MARKER} HTTP/1.1\r\n\r\n`,
+        ),
+    },
+    {
+      name: 'request line that is not HTTP (400, raw socket)',
+      status: 400,
+      send: (base) => rawRequest(base, `${MARKER}\r\n\r\n`),
+    },
+    {
+      name: 'cross-site POST',
+      status: 403,
+      send: (base) =>
+        post(base, { 'content-type': 'application/json', origin: `http://${MARKER}.example` }, '{}'),
+    },
+  ];
+}
+
+async function checkKinds(base: string, reference: Record<string, string>) {
+  for (const kind of kinds()) {
+    const response = await kind.send(base);
+    const statuses = Array.isArray(kind.status) ? kind.status : [kind.status];
+    assert.ok(
+      statuses.includes(response.status),
+      `${kind.name}: status ${response.status}: ${response.body}`,
+    );
+    assert.deepEqual(securityPolicy(response.headers), reference, kind.name);
+    assert.ok(
+      !response.body.includes(MARKER),
+      `${kind.name} echoes the request: ${response.body.slice(0, 200)}`,
+    );
+    assert.doesNotMatch(response.body, /FST_ERR|ERR_|statusCode/, `${kind.name}: framework internals`);
+  }
+}
+
+test('every kind of refusal carries the same security headers and never echoes the request', async (t) => {
+  const { url } = await startApp(t);
+  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  // The reference itself is the full policy, not an empty set that anything would match.
+  assert.equal(reference['x-content-type-options'], 'nosniff');
+  assert.equal(reference['x-frame-options'], 'DENY');
+  assert.match(reference['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  assert.deepEqual(
+    securityPolicy((await fetch(`${url}/login`)).headers),
+    reference,
+    'HTML page (nonces aside)',
+  );
+  await checkKinds(url, reference);
+  // Nothing above hurt the server.
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
+test('outside DEBUG the refusals carry HSTS and upgrade-insecure-requests like every page', async (t) => {
+  const { url } = await startApp(t, {
+    DEBUG: 'false',
+    SECRET_KEY: 'b3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6',
+    INITIAL_USERS: '',
+  });
+  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  assert.match(reference['strict-transport-security'] ?? '', /max-age=\d+/);
+  assert.match(reference['content-security-policy'] ?? '', /upgrade-insecure-requests/);
+  await checkKinds(url, reference);
+});
+
+test('a request body that is not received in time gets 408 with the security headers', async (t) => {
+  const { url } = await startApp(t, { REQUEST_TIMEOUT_SECONDS: '1' });
+  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  const host = new URL(url).host;
+  // 100 bytes announced, one sent every 200 ms: the whole body would take 20 s.
+  const response = await rawRequest(
+    url,
+    `POST /api/login HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n`,
+    { trickle: ' '.repeat(100), trickleMs: 200 },
+  );
+  assert.equal(response.status, 408);
+  assert.deepEqual(securityPolicy(response.headers), reference);
+  // Never before the limit; and well before the body would have been complete.
+  assert.ok(response.elapsedMs >= 1000, `cut after ${response.elapsedMs} ms`);
+  assert.ok(response.elapsedMs < 15_000, `cut after ${response.elapsedMs} ms`);
+});
+
+test('README and SECURITY.md state the request timeout the server applies by default', () => {
+  const doc = (name: string) => readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
+  const seconds = loadConfig({}).requestTimeoutSeconds;
+  const row = /\|\s*`REQUEST_TIMEOUT_SECONDS`\s*\|\s*`(\d+)`/.exec(doc('README.md'));
+  assert.equal(Number(row?.[1]), seconds, 'README config table');
+  assert.match(
+    doc('SECURITY.md'),
+    new RegExp(`\`REQUEST_TIMEOUT_SECONDS\`\\s+\\(${seconds} s`),
+    'SECURITY.md',
+  );
+});
+
+test('a stream is not a request body: an open stream outlives REQUEST_TIMEOUT_SECONDS', async (t) => {
+  const { url } = await startApp(t, { REQUEST_TIMEOUT_SECONDS: '1', SSE_HEARTBEAT_SECONDS: '0.2' });
+  const browser = await new Browser(url).login();
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const response = await browser.fetch('/protected/events/mark', { signal: controller.signal });
+  assert.equal(response.status, 200);
+  const reader = response.body?.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  // Heartbeats keep arriving after the request timeout has passed twice over.
+  const started = Date.now();
+  while (Date.now() - started < 2500) {
+    const chunk = await reader?.read();
+    if (!chunk || chunk.done) assert.fail('the stream ended');
+    text += decoder.decode(chunk.value);
+  }
+  assert.ok((text.match(/^: /gm) ?? []).length >= 5, text);
+});
