@@ -14,7 +14,9 @@ export class ServiceUnavailableError extends Error {
   readonly retryAfterSeconds: number;
 
   constructor(dependency: Dependency, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
-    super(`Service temporarily unavailable (${dependency}); try again shortly`, { cause: options.cause });
+    // The answer names no dependency, host or driver error (clients learn nothing of the insides);
+    // the log line says which.
+    super('Service temporarily unavailable; try again shortly', { cause: options.cause });
     this.name = 'ServiceUnavailableError';
     this.dependency = dependency;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 5;

@@ -75,6 +75,14 @@ test('Redis cut and restored: pages, logins and the API keep working, publishing
   assert.ok(Number(refused.headers.get('retry-after')) > 0);
   assert.match((await refused.json()).error, /unavailable/);
   await assert.rejects(a.app.events.publish('mark', numbered(99)), ServiceUnavailableError);
+  // A change that announces itself is refused whole: nothing stored that open pages never hear of.
+  const add = await browser.submit(
+    '/add_course',
+    { course_title: 'Written during the outage' },
+    '/protected',
+  );
+  assert.equal(add.status, 503);
+  assert.doesNotMatch(await (await browser.fetch('/protected')).text(), /Written during the outage/);
 
   // New streams are refused until the bus is back (they would miss live messages).
   const early = await fetch(`${a.url}/protected/events/mark`, {
