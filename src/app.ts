@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import accountsPlugin from './accounts/plugin.ts';
 import authApiRoutes from './auth/api-routes.ts';
 import authPlugin from './auth/plugin.ts';
@@ -7,6 +8,8 @@ import type { Config } from './config.ts';
 import coursesPlugin from './courses/plugin.ts';
 import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
+import { loggerOptions } from './logging.ts';
+import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
 import { apiDocsRoutes, openApiCollector } from './web/api-docs.ts';
 import { createClientErrorHandler } from './web/client-errors.ts';
 import { routableUrl } from './web/errors.ts';
@@ -21,19 +24,16 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Builds the whole application; `server.ts` only listens. Tests build it too, with their own
- * config. Registration order is fixed: (API docs collector) → db → web (cookies, headers, CSRF,
- * views) → auth → events → features → (API docs pages).
+ * config. Registration order is fixed: (API docs collector) → metrics → db → web (cookies,
+ * headers, CSRF, views) → auth → events → features → (API docs pages).
  */
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(
+  config: Config,
+  options: { logStream?: DestinationStream } = {},
+): Promise<FastifyInstance> {
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
-        censor: '[redacted]',
-      },
-    },
+    ...loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
     // Undecodable URLs and over-long path parameters go to the not-found handler, inside the
     // normal lifecycle (security headers, the one error handler), instead of Fastify's own answers
@@ -69,11 +69,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   // Before any route, so the OpenAPI document sees them all.
   if (config.apiDocs) await app.register(openApiCollector);
+  // Echoed on every answer (streams included), so a client can quote it when reporting a problem.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(metricsPlugin, { config });
   await app.register(dbPlugin, { config });
   await app.register(webPlugin, { config });
   await app.register(authPlugin, { config });
   await app.register(eventsPlugin, { config });
   await app.register(healthRoutes);
+  if (config.metricsApiKey !== null) await app.register(metricsRoutes, { apiKey: config.metricsApiKey });
   await app.register(authRoutes, { config });
   await app.register(authApiRoutes, { config });
   await app.register(coursesPlugin, { config });

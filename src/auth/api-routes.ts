@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { badInput, errorResponse, noContent, SIGNED_IN } from '../web/schemas.ts';
 import { readToken } from './cookies.ts';
-import { attemptLogin, Credentials, LOGIN_ERROR, throttledMessage } from './login.ts';
+import { Credentials, createLoginAttempt, LOGIN_ERROR, throttledMessage } from './login.ts';
 import { currentUser, setSessionCookie } from './plugin.ts';
 import { MeBody, notSignedIn, RefreshedBody, TokenBody, throttled } from './schemas.ts';
 
@@ -13,6 +13,7 @@ export const SESSION_REFRESH_URL = '/api/session/refresh';
 export default async function authApiRoutes(app: FastifyInstance, opts: { config: Config }) {
   const secure = !opts.config.debug;
   const auth = app.auth;
+  const attemptLogin = createLoginAttempt(app);
 
   app.post<{ Body: Credentials }>(
     '/api/login',
@@ -32,7 +33,7 @@ export default async function authApiRoutes(app: FastifyInstance, opts: { config
       },
     },
     async (request, reply) => {
-      const result = await attemptLogin(app, request, request.body, false);
+      const result = await attemptLogin(request, request.body, false);
       if (result.kind === 'throttled')
         return reply
           .code(429)

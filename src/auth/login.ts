@@ -20,19 +20,27 @@ export const Credentials = Type.Object({
 });
 export type Credentials = Static<typeof Credentials>;
 
-/** Throttle (counts the attempt) → credential check → success taken back off the count → session. */
-export async function attemptLogin(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  { username, password }: Credentials,
-  persistent: boolean,
-) {
-  const attempt = { username, ip: request.ip };
-  const retryAfter = await app.loginThrottle.begin(attempt);
-  if (retryAfter !== null) return { kind: 'throttled', retryAfter } as const;
-  const client = clientInfo(request);
-  const user = await app.auth.verifyCredentials(username, password, client);
-  if (!user) return { kind: 'invalid' } as const;
-  await app.loginThrottle.succeeded(attempt);
-  return { kind: 'ok', user, issued: await app.auth.startSession(user, client, persistent) } as const;
+/**
+ * Sign-in for one plugin's routes: throttle (counts the attempt) → credential check → success
+ * taken back off the count → session, each outcome counted in `auth_logins_total`.
+ */
+export function createLoginAttempt(app: FastifyInstance) {
+  const logins = app.metrics.counter('auth_logins_total', 'Login attempts by result', ['result']);
+  return async (request: FastifyRequest, { username, password }: Credentials, persistent: boolean) => {
+    const attempt = { username, ip: request.ip };
+    const retryAfter = await app.loginThrottle.begin(attempt);
+    if (retryAfter !== null) {
+      logins.inc({ result: 'throttled' });
+      return { kind: 'throttled', retryAfter } as const;
+    }
+    const client = clientInfo(request);
+    const user = await app.auth.verifyCredentials(username, password, client);
+    if (!user) {
+      logins.inc({ result: 'failure' });
+      return { kind: 'invalid' } as const;
+    }
+    await app.loginThrottle.succeeded(attempt);
+    logins.inc({ result: 'success' });
+    return { kind: 'ok', user, issued: await app.auth.startSession(user, client, persistent) } as const;
+  };
 }

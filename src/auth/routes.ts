@@ -5,7 +5,7 @@ import { isSameOriginNavigation } from '../web/origin-check.ts';
 import { safeRedirectPath } from '../web/redirects.ts';
 import { badInput, csrfRefused, FORM_CONTENT_TYPES, htmlPage, redirect, SIGNED_IN } from '../web/schemas.ts';
 import { clearAuthCookie } from './cookies.ts';
-import { attemptLogin, Credentials, LOGIN_ERROR, throttledMessage } from './login.ts';
+import { Credentials, createLoginAttempt, LOGIN_ERROR, throttledMessage } from './login.ts';
 import { currentUser, setSessionCookie } from './plugin.ts';
 
 const HOME = '/protected';
@@ -31,6 +31,7 @@ type NextQuery = Static<typeof NextQuery>;
 export default async function authRoutes(app: FastifyInstance, opts: { config: Config }) {
   const secure = !opts.config.debug;
   const auth = app.auth;
+  const attemptLogin = createLoginAttempt(app);
 
   const renderLogin = (
     reply: FastifyReply,
@@ -86,7 +87,7 @@ export default async function authRoutes(app: FastifyInstance, opts: { config: C
       const { username, password } = request.body;
       const next = safeRedirectPath(request.body.next);
       const persistent = request.body.remember !== undefined;
-      const result = await attemptLogin(app, request, { username, password }, persistent);
+      const result = await attemptLogin(request, { username, password }, persistent);
       if (result.kind === 'throttled') {
         reply.code(429).header('retry-after', String(result.retryAfter));
         return renderLogin(reply, { error: throttledMessage(result.retryAfter), username, next });

@@ -39,5 +39,6 @@ export interface AuthEventData {
 
 /** Data of the named `reload` control event: the client missed messages that cannot be replayed. */
 export interface ReloadEventData {
-  reason: 'replay-gap' | (string & {});
+  /** `replay-gap`: past retention; `log-reset`: the id is from a log that no longer exists. */
+  reason: 'replay-gap' | 'log-reset' | (string & {});
 }

@@ -2,6 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { formatComment, formatEvent } from './format.ts';
 import type { StoredEvent } from './types.ts';
 
+/**
+ * Why a stream ended: the client left, it could not keep up, its session ended (`auth`), it must
+ * reload, this instance lost its bus link (`bus-reset`), or the server closed it (shutdown).
+ */
+export type CloseReason = 'client' | 'slow' | 'auth' | 'reload' | 'bus-reset' | 'server';
+
 export interface SseConnection {
   readonly username: string;
   /** The session the stream belongs to: it ends when that session ends. */
@@ -16,11 +22,11 @@ export interface SseConnection {
   /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
-  end(event: string, data: object): void;
+  end(event: 'auth' | 'reload', data: object): void;
   /** The session was renewed: the stream now lives until `expiresAtMs` (never shorter). */
   extend(expiresAtMs: number): void;
   /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
-  close(): Promise<void>;
+  close(reason?: 'server' | 'bus-reset'): Promise<void>;
 }
 
 export interface ConnectionOptions {
@@ -41,7 +47,7 @@ export interface ConnectionOptions {
   maxBufferedBytes: number;
   /** Live messages that may queue while the replay is read; past it the client counts as stuck. */
   maxPending: number;
-  onClose(connection: SseConnection, reason: 'client' | 'server' | 'slow'): void;
+  onClose(connection: SseConnection, reason: CloseReason): void;
 }
 
 /**
@@ -54,7 +60,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
   let closed = false;
   let pending: StoredEvent[] | null = [];
 
-  const finish = (reason: 'client' | 'server' | 'slow') => {
+  const finish = (reason: CloseReason) => {
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
@@ -62,7 +68,7 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     pending = null;
     // A client that left or stopped reading gets nothing more: destroying frees the socket now
     // (ending it would wait on a peer that is gone or never reads).
-    if (reason !== 'server') res.destroy();
+    if (reason === 'client' || reason === 'slow') res.destroy();
     else if (!res.writableEnded) res.end();
     options.onClose(connection, reason);
   };
@@ -126,15 +132,15 @@ export function createSseConnection(res: ServerResponse, options: ConnectionOpti
     },
     end(event, data) {
       write(formatEvent({ event, data: JSON.stringify(data) }));
-      finish('server');
+      finish(event);
     },
     extend(until) {
       if (closed || until <= expiresAtMs) return;
       expiresAtMs = until;
       armExpiry();
     },
-    close() {
-      finish('server');
+    close(reason = 'server') {
+      finish(reason);
       if (res.writableFinished || res.destroyed) return Promise.resolve();
       return new Promise<void>((resolve) => {
         res.once('finish', resolve);

@@ -26,22 +26,33 @@ export function createHub() {
       for (const set of byUser.values()) total += set.size;
       return total;
     },
-    deliver(event: StoredEvent) {
+    /** Hands a message to every stream it is for; returns how many streams that is. */
+    deliver(event: StoredEvent): number {
       const hash = event.recipient.indexOf('#');
       if (hash > 0) {
         // A topic (`mark#account`): only the user's streams that asked for it.
         const set = byUser.get(event.recipient.slice(0, hash));
-        if (!set) return;
+        if (!set) return 0;
         const frame = formatStoredEvent(event);
+        let streams = 0;
         for (const connection of set)
-          if (connection.topic === event.recipient) connection.deliver(event, frame);
-        return;
+          if (connection.topic === event.recipient) {
+            connection.deliver(event, frame);
+            streams++;
+          }
+        return streams;
       }
       const targets = event.recipient === BROADCAST ? [...byUser.values()] : [byUser.get(event.recipient)];
-      if (targets[0] === undefined) return;
+      if (targets[0] === undefined) return 0;
       // Framed once, written to every stream: fan-out costs one socket write per stream.
       const frame = formatStoredEvent(event);
-      for (const set of targets) for (const connection of set ?? []) connection.deliver(event, frame);
+      let streams = 0;
+      for (const set of targets)
+        for (const connection of set ?? []) {
+          connection.deliver(event, frame);
+          streams++;
+        }
+      return streams;
     },
     /**
      * Ends the matching streams with an `auth` event so their pages go to the login form: one
@@ -73,9 +84,9 @@ export function createHub() {
           if (tokenIds.has(connection.tokenId)) connection.end('auth', { reason, redirect: '/login' });
     },
     /** Ends every stream; resolves when their last bytes are flushed. */
-    async closeAll(): Promise<void> {
+    async closeAll(reason: 'server' | 'bus-reset' = 'server'): Promise<void> {
       const all = [...byUser.values()].flatMap((set) => [...set]);
-      await Promise.all(all.map((connection) => connection.close()));
+      await Promise.all(all.map((connection) => connection.close(reason)));
     },
   };
 }

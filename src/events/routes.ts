@@ -1,12 +1,15 @@
+import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SESSION_REFRESH_URL } from '../auth/api-routes.ts';
 import { currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
 import { createSseConnection } from './connection.ts';
 import { formatEvent } from './format.ts';
 import type { Hub } from './hub.ts';
+import type { StreamCounters } from './plugin.ts';
 import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
@@ -35,8 +38,8 @@ const STREAM_DESCRIPTION = `The user's Server-Sent Events. Each message is one e
 
 Resume: send \`Last-Event-ID\` (or \`?lastEventId=\`) and every message after that id is replayed in
 order, then the stream goes live. Control events: \`event: auth\` (\`{"reason": "logout|logout-all|expired|revoked|removed|password-changed",
-"redirect": "/login"}\`) ends the stream when its session ends; \`event: reload\` (\`{"reason": "replay-gap"}\`)
-when the missed messages are no longer kept; \`event: renew\` (\`{"url": "/api/session/refresh"}\`) once the
+"redirect": "/login"}\`) ends the stream when its session ends; \`event: reload\` (\`{"reason": "replay-gap|log-reset"}\`)
+when the missed messages are no longer kept or the id is from a log that no longer exists; \`event: renew\` (\`{"url": "/api/session/refresh"}\`) once the
 session is past half its life, so a page that only holds a stream can renew it (SSEXI.js posts to the URL).
 \`retry:\` is sent on open and a comment line every SSE_HEARTBEAT_SECONDS.`;
 
@@ -71,6 +74,10 @@ const streamSchema = {
     401: errorResponse('No valid credential', 'Not authenticated'),
     403: errorResponse('`username` is not the caller', 'Forbidden'),
     429: errorResponse('Too many open streams for this user (see Retry-After)', 'Too many open streams'),
+    503: errorResponse(
+      'This instance cannot follow the event bus right now (Redis away): retry after Retry-After',
+      'Service temporarily unavailable; try again shortly',
+    ),
   },
 };
 
@@ -92,11 +99,14 @@ export function parseLastEventId(header: unknown, query: unknown): number | null
   return Number(raw);
 }
 
+/** Names this process in stream log lines, so lines from many instances can be told apart. */
+const INSTANCE = `${hostname()}:${process.pid}`;
+
 export default async function streamRoutes(
   app: FastifyInstance,
-  opts: { config: Config; hub: Hub; log: EventLog },
+  opts: { config: Config; hub: Hub; log: EventLog; counters: StreamCounters; available: () => boolean },
 ) {
-  const { config, hub, log } = opts;
+  const { config, hub, log, counters } = opts;
 
   app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
     '/protected/events/:username',
@@ -107,6 +117,9 @@ export default async function streamRoutes(
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // Without its bus this instance would miss live messages: the client retries (another
+      // instance, or this one once Redis is back) and resumes from its last id.
+      if (!opts.available()) throw new ServiceUnavailableError('redis', { retryAfterSeconds: 2 });
       // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
       // than open a stream nobody reads that holds one of the user's slots until the client leaves.
       if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
@@ -114,6 +127,7 @@ export default async function streamRoutes(
       const topic = request.query.topic === undefined ? null : `${user.username}#${request.query.topic}`;
 
       reply.hijack();
+      const openedAt = Date.now();
       const res = reply.raw;
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
       res.write(formatEvent({ retry: config.sseRetryMs }));
@@ -135,9 +149,13 @@ export default async function streamRoutes(
         maxPending: config.sseReplayLimit,
         onClose: (closed, reason) => {
           hub.remove(closed);
-          request.log.debug({ username: user.username, reason }, 'stream closed');
+          counters.closed.inc({ reason });
+          const durationMs = Date.now() - openedAt;
+          request.log.info({ user: user.username, instance: INSTANCE, durationMs, reason }, 'stream closed');
         },
       });
+      counters.opened.inc();
+      request.log.info({ user: user.username, instance: INSTANCE, lastEventId: requested }, 'stream opened');
       // Join the hub first, then read history: anything published meanwhile is queued and
       // de-duplicated by id, so the replay→live hand-over has no gap and no repeat.
       hub.add(connection);
@@ -149,11 +167,19 @@ export default async function streamRoutes(
           maxBytes: config.sseReplayMaxBytes,
           batchSize: REPLAY_BATCH_SIZE,
         });
-        if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
-        else connection.goLive(plan.events);
+        if (plan.kind === 'reload') {
+          counters.reloads.inc({ reason: plan.reason });
+          connection.end('reload', { reason: plan.reason });
+        } else {
+          counters.replayed.inc({}, plan.events.length);
+          connection.goLive(plan.events);
+        }
       } catch (err) {
-        request.log.error({ err }, 'replay failed');
-        connection.close();
+        // The client retries and resumes from the same id; a dependency away is no bug.
+        if (err instanceof ServiceUnavailableError)
+          request.log.warn({ err }, 'replay failed: dependency unavailable');
+        else request.log.error({ err }, 'replay failed');
+        void connection.close();
       }
     },
   );

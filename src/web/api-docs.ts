@@ -53,6 +53,7 @@ export const openApiCollector = fp(
           { name: 'events', description: 'Server-Sent Events and publishing to them' },
           { name: 'pages', description: 'HTML pages and the forms on them' },
           { name: 'health', description: 'Probes for load balancers and orchestrators' },
+          { name: 'operations', description: 'Metrics for monitoring (when METRICS_API_KEY is set)' },
         ],
         components: {
           securitySchemes: {
@@ -62,6 +63,11 @@ export const openApiCollector = fp(
               type: 'http',
               scheme: 'bearer',
               description: 'The PUBLISH_API_KEY shared with trusted back-end services',
+            },
+            metricsKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'The METRICS_API_KEY your Prometheus scraper sends',
             },
           },
         },

@@ -107,7 +107,11 @@ function documentationProblems(app: FastifyInstance, doc: OpenApiDoc): string[] 
 }
 
 test('/openapi.json is valid OpenAPI 3.1 and documents every route the app has', async (t) => {
-  const { app, url } = await startApp(t, { PUBLISH_API_KEY: 'publish-key-for-the-openapi-test' });
+  // Every optional route present: the publish API and the metrics endpoint.
+  const { app, url } = await startApp(t, {
+    PUBLISH_API_KEY: 'publish-key-for-the-openapi-test',
+    METRICS_API_KEY: 'metrics-key-for-the-openapi-test',
+  });
   const response = await fetch(`${url}/openapi.json`);
   assert.equal(response.status, 200);
   const doc = (await response.json()) as OpenApiDoc;
