@@ -1,8 +1,9 @@
 /**
- * Bundles SSEXI.js (src/client) into public/: `ssexi.js` (readable IIFE) and `ssexi.min.js`, plus
- * the optional morph extension `ssexi-morph.js` / `.min.js`, each with a source map. Runs on
- * `npm install` and `npm start`; `node scripts/build-client.ts` by hand. Tests import
- * `buildClient` to bundle in memory.
+ * Bundles the browser code (src/client) into public/: SSEXI.js as `ssexi.js` (readable IIFE) and
+ * `ssexi.min.js`, the optional morph extension `ssexi-morph.js` / `.min.js`, and the app's page
+ * script `app.js` / `.min.js`, each with a source map. Runs on `npm install` and `npm start`;
+ * `node scripts/build-client.ts` by hand; `npm run dev` rebuilds on change (scripts/dev.ts).
+ * Tests import `buildClient` to bundle in memory.
  */
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +12,12 @@ import { type BuildOptions, build, type OutputFile } from 'esbuild';
 const ROOT = new URL('../', import.meta.url);
 
 /** Entry points under src/client → output base names. */
-export const BUNDLES = { ssexi: 'src/client/ssexi.ts', 'ssexi-morph': 'src/client/morph.ts' } as const;
+export const BUNDLES = {
+  ssexi: 'src/client/ssexi.ts',
+  'ssexi-morph': 'src/client/morph.ts',
+  // The app's own page behaviour (theme, connection indicator, toasts, form feedback).
+  app: 'src/client/ui/main.ts',
+} as const;
 
 const COMMON: BuildOptions = {
   absWorkingDir: fileURLToPath(ROOT),
@@ -24,23 +30,25 @@ const COMMON: BuildOptions = {
   logLevel: 'warning',
 };
 
+/** The esbuild options of every output file: each bundle, plain and minified. */
+export function bundleOptions(write = true): BuildOptions[] {
+  return Object.entries(BUNDLES).flatMap(([name, entry]) =>
+    [false, true].map((minify) => ({
+      ...COMMON,
+      entryPoints: [entry],
+      outfile: `public/${name}${minify ? '.min' : ''}.js`,
+      minify,
+      write,
+    })),
+  );
+}
+
 /**
  * Builds every bundle, plain and minified. With `write: false` nothing touches the disk and the
  * files come back in memory (their `path` still points into public/).
  */
 export async function buildClient(write = true): Promise<OutputFile[]> {
-  const runs = Object.entries(BUNDLES).flatMap(([name, entry]) =>
-    [false, true].map((minify) =>
-      build({
-        ...COMMON,
-        entryPoints: [entry],
-        outfile: `public/${name}${minify ? '.min' : ''}.js`,
-        minify,
-        write,
-      }),
-    ),
-  );
-  const results = await Promise.all(runs);
+  const results = await Promise.all(bundleOptions(write).map((options) => build(options)));
   return results.flatMap((result) => result.outputFiles ?? []);
 }
 

@@ -1,16 +1,21 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import pino from 'pino';
+import type { DestinationStream } from 'pino';
 import accountsPlugin from './accounts/plugin.ts';
+import authApiRoutes from './auth/api-routes.ts';
 import authPlugin from './auth/plugin.ts';
 import authRoutes from './auth/routes.ts';
 import type { Config } from './config.ts';
 import coursesPlugin from './courses/plugin.ts';
 import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
+import { loggerOptions } from './logging.ts';
+import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
+import { apiDocsRoutes, openApiCollector } from './web/api-docs.ts';
 import { createClientErrorHandler } from './web/client-errors.ts';
 import { routableUrl } from './web/errors.ts';
 import healthRoutes from './web/health.ts';
 import webPlugin from './web/plugin.ts';
+import { redirect } from './web/schemas.ts';
 import { computeSecurityHeaders, securityPolicy } from './web/security-headers.ts';
 
 /** Limits that keep one request from costing the server much: body, headers (slow senders: config). */
@@ -19,33 +24,18 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Builds the whole application; `server.ts` only listens. Tests build it too, with their own
- * config. Registration order is fixed: db → web (cookies, headers, CSRF, views) → auth → events
- * → features.
+ * config. Registration order is fixed: (API docs collector) → metrics → db → web (cookies,
+ * headers, CSRF, views) → auth → events → features → (API docs pages).
  */
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(
+  config: Config,
+  options: { logStream?: DestinationStream } = {},
+): Promise<FastifyInstance> {
   const requestTimeoutMs = config.requestTimeoutSeconds * 1000;
   // Computed once, for every response (web/plugin.ts) and for parser errors (client-errors.ts).
   const securityHeaders = computeSecurityHeaders(securityPolicy(config.debug));
-  // Log lines leave through an asynchronous writer: a request never waits on a write(2) to
-  // stdout (pino's default), and lines written while one write is in flight go out together.
-  // pino flushes what is left when the process exits.
-  const logStream = pino.destination({ dest: 1, sync: false });
   const app = Fastify({
-    logger: {
-      stream: logStream,
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password'],
-        censor: '[redacted]',
-      },
-    },
-    // Fastify hands pino an options object even when it is empty, which sends every request's
-    // child logger down pino's slow path (new formatters and serializers per request, kept for
-    // a stream's whole life). Without route-level log options, a plain child does the same job.
-    childLoggerFactory: (logger, bindings, options) =>
-      options.level !== undefined || options.serializers !== undefined
-        ? logger.child(bindings, options)
-        : logger.child(bindings),
+    ...loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
     // Undecodable URLs and over-long path parameters go to the not-found handler, inside the
     // normal lifecycle (security headers, the one error handler), instead of Fastify's own answers
@@ -79,15 +69,34 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
   });
 
-  app.addHook('onClose', (_instance, done) => logStream.flush(() => done()));
+  // Log lines still in the asynchronous writer's buffer go out before the app is gone.
+  app.addHook('onClose', (_instance, done) => {
+    (app.log as unknown as { flush(cb: () => void): void }).flush(() => done());
+  });
+  // Before any route, so the OpenAPI document sees them all.
+  if (config.apiDocs) await app.register(openApiCollector);
+  // Echoed on every answer (streams included), so a client can quote it when reporting a problem.
+  // Callback style: no promise per request for one header.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  await app.register(metricsPlugin, { config });
   await app.register(dbPlugin, { config });
   await app.register(webPlugin, { config, securityHeaders });
   await app.register(authPlugin, { config });
   await app.register(eventsPlugin, { config });
   await app.register(healthRoutes);
+  if (config.metricsApiKey !== null) await app.register(metricsRoutes, { apiKey: config.metricsApiKey });
   await app.register(authRoutes, { config });
+  await app.register(authApiRoutes, { config });
   await app.register(coursesPlugin, { config });
   await app.register(accountsPlugin, { config });
-  app.get('/', async (_request, reply) => reply.redirect('/login', 302));
+  if (config.apiDocs) await app.register(apiDocsRoutes);
+  app.get(
+    '/',
+    { schema: { summary: 'Home', tags: ['pages'], response: { 302: redirect('To the login form') } } },
+    async (_request, reply) => reply.redirect('/login', 302),
+  );
   return app;
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { ConfigError, DEMO_USERS, loadConfig, parseBoolean, parseInitialUsers } from './config.ts';
+import {
+  ConfigError,
+  DEMO_USERS,
+  loadConfig,
+  parseBoolean,
+  parseInitialUsers,
+  parseWorkers,
+} from './config.ts';
 
 const STRONG_SECRET = 'a-random-production-secret-of-40-bytes!!';
 
@@ -26,6 +33,8 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     host: 'localhost',
     port: 8080,
     databaseUrl: 'sqlite:///./app.db',
+    databaseConnectTimeoutSeconds: 5,
+    databaseStatementTimeoutSeconds: 15,
     accessTokenExpireHours: 1,
     allowRegistration: true,
     passwordMinLength: 8,
@@ -58,6 +67,9 @@ test('an empty environment gives the seed defaults (DEBUG on, demo users, SQLite
     loginWindowMinutes: 15,
     trustProxy: false,
     logLevel: 'info',
+    apiDocs: true,
+    workers: 1,
+    metricsApiKey: null,
     coursesMaxPerUser: 500,
     requestTimeoutSeconds: 30,
   });
@@ -106,6 +118,11 @@ test('every variable is read', () => {
     LOGIN_WINDOW_MINUTES: '30',
     TRUST_PROXY: 'yes',
     LOG_LEVEL: 'warn',
+    API_DOCS: 'on',
+    DATABASE_CONNECT_TIMEOUT_SECONDS: '2.5',
+    DATABASE_STATEMENT_TIMEOUT_SECONDS: '30',
+    WORKERS: '4',
+    METRICS_API_KEY: 'metrics-key-0123456789',
     COURSES_MAX_PER_USER: '20',
     REQUEST_TIMEOUT_SECONDS: '5',
   });
@@ -115,6 +132,8 @@ test('every variable is read', () => {
     port: 9000,
     secretKey: STRONG_SECRET,
     databaseUrl: 'postgres://u:p@db:5432/app',
+    databaseConnectTimeoutSeconds: 2.5,
+    databaseStatementTimeoutSeconds: 30,
     accessTokenExpireHours: 2,
     allowRegistration: true,
     passwordMinLength: 12,
@@ -147,6 +166,9 @@ test('every variable is read', () => {
     loginWindowMinutes: 30,
     trustProxy: true,
     logLevel: 'warn',
+    apiDocs: true,
+    workers: 4,
+    metricsApiKey: 'metrics-key-0123456789',
     coursesMaxPerUser: 20,
     requestTimeoutSeconds: 5,
   });
@@ -338,6 +360,42 @@ test('every problem is reported at once, each naming its variable', () => {
   assert.deepEqual(names, ['BCRYPT_ROUNDS', 'DATABASE_URL', 'INITIAL_USERS', 'PORT', 'SECRET_KEY']);
   for (const problem of error.problems) assert.ok(error.message.includes(problem));
   assert.match(error.message, /^Invalid configuration:\n {2}- /);
+});
+
+test('API_DOCS follows DEBUG unless set; a bad value is refused by name', () => {
+  assert.equal(loadConfig({}).apiDocs, true);
+  assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET }).apiDocs, false);
+  assert.equal(loadConfig({ DEBUG: 'false', SECRET_KEY: STRONG_SECRET, API_DOCS: 'true' }).apiDocs, true);
+  assert.equal(loadConfig({ API_DOCS: 'false' }).apiDocs, false);
+  assert.throws(() => loadConfig({ API_DOCS: 'maybe' }), /API_DOCS must be true or false/);
+});
+
+test('WORKERS takes a count or "auto" (one per core); anything else is refused, naming it', () => {
+  assert.equal(parseWorkers(undefined, 8), 1);
+  assert.equal(parseWorkers('auto', 8), 8);
+  assert.equal(parseWorkers('AUTO', 1), 1);
+  assert.equal(parseWorkers('3', 8), 3);
+  for (const bad of ['0', '-1', '1.5', 'many', '257'])
+    assert.match(problemsOf({ WORKERS: bad, REDIS_URL: 'redis://cache:6379' }).join('\n'), /^WORKERS /);
+  assert.equal(loadConfig({ WORKERS: '1' }).workers, 1, 'one process needs no Redis');
+});
+
+test('WORKERS above 1 without REDIS_URL refuses to start, naming REDIS_URL', () => {
+  const [problem] = problemsOf({ WORKERS: '2' });
+  assert.match(problem ?? '', /WORKERS.*REDIS_URL/);
+  assert.equal(loadConfig({ WORKERS: 'auto', REDIS_URL: 'redis://cache:6379' }).workers >= 1, true);
+});
+
+test('METRICS_API_KEY and the database timeouts are checked', () => {
+  assert.match(problemsOf({ METRICS_API_KEY: 'short' }).join('\n'), /METRICS_API_KEY must be at least 16/);
+  assert.match(
+    problemsOf({ DATABASE_CONNECT_TIMEOUT_SECONDS: '0' }).join('\n'),
+    /DATABASE_CONNECT_TIMEOUT_SECONDS/,
+  );
+  assert.match(
+    problemsOf({ DATABASE_STATEMENT_TIMEOUT_SECONDS: 'x' }).join('\n'),
+    /DATABASE_STATEMENT_TIMEOUT_SECONDS/,
+  );
 });
 
 test('accounts: registration follows DEBUG unless set; PUBLIC_URL follows PORT', () => {

@@ -4,6 +4,7 @@
  * misconfigured deploy fails fast instead of half-working.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { checkNewPassword } from './auth/passwords.ts';
 import { isValidUsername } from './auth/users.ts';
 import { DEV_SECRET_KEY_FILE, isPublishedKey, secretKeyProblem } from './secret-key.ts';
@@ -19,6 +20,10 @@ export interface Config {
   port: number;
   secretKey: string;
   databaseUrl: string;
+  /** How long a query waits for a database connection before answering 503. */
+  databaseConnectTimeoutSeconds: number;
+  /** PostgreSQL `statement_timeout`: a slower query is cancelled (503). */
+  databaseStatementTimeoutSeconds: number;
   /** Idle timeout: a session unused this long ends (tokens live this long, renewed while in use). */
   accessTokenExpireHours: number;
   /** Accounts: sign-up, password policy, session cap, mail (src/accounts/, src/mail/). */
@@ -59,6 +64,12 @@ export interface Config {
   loginWindowMinutes: number;
   trustProxy: boolean;
   logLevel: string;
+  /** Serve the OpenAPI document (`/openapi.json`) and its browser (`/docs`). */
+  apiDocs: boolean;
+  /** Server processes (node:cluster); more than one needs Redis. */
+  workers: number;
+  /** Enables `GET /metrics` (bearer); null leaves the route out. */
+  metricsApiKey: string | null;
   /** Courses one user may have. */
   coursesMaxPerUser: number;
   /** How long a client may take to send a whole request (headers and body). */
@@ -146,6 +157,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (publishApiKey !== null && publishApiKey.length < 16)
     problems.push('PUBLISH_API_KEY must be at least 16 characters');
 
+  const metricsApiKey = read('METRICS_API_KEY') ?? null;
+  if (metricsApiKey !== null && metricsApiKey.length < 16)
+    problems.push('METRICS_API_KEY must be at least 16 characters');
+
+  const workers = parseWorkers(read('WORKERS'), availableParallelism());
+  if (typeof workers === 'string') problems.push(`WORKERS ${workers}`);
+  else if (workers > 1 && redisUrl === null)
+    problems.push(
+      'WORKERS above 1 needs REDIS_URL: streams and publishes must reach every process (set REDIS_URL, or WORKERS=1)',
+    );
+
   const port = num('PORT', 8080, { min: 0, max: 65535 });
   const smtpUrl = read('SMTP_URL') ?? null;
   if (smtpUrl !== null && !/^smtps?:\/\/[^/]/i.test(smtpUrl))
@@ -180,6 +202,16 @@ export function loadConfig(env: Env = process.env): Config {
     // this process: tokens then end with it, which is safe, unlike any fixed fallback.
     secretKey: secretKey ?? randomBytes(48).toString('base64url'),
     databaseUrl,
+    databaseConnectTimeoutSeconds: num('DATABASE_CONNECT_TIMEOUT_SECONDS', 5, {
+      min: 0.05,
+      max: 300,
+      integer: false,
+    }),
+    databaseStatementTimeoutSeconds: num('DATABASE_STATEMENT_TIMEOUT_SECONDS', 15, {
+      min: 0.05,
+      max: 3600,
+      integer: false,
+    }),
     accessTokenExpireHours: num('ACCESS_TOKEN_EXPIRE_HOURS', 1, {
       min: 0.001,
       max: 24 * 365,
@@ -224,6 +256,9 @@ export function loadConfig(env: Env = process.env): Config {
     loginWindowMinutes: num('LOGIN_WINDOW_MINUTES', 15, { min: 1, max: 24 * 60 }),
     trustProxy: bool('TRUST_PROXY', false),
     logLevel,
+    apiDocs: bool('API_DOCS', debug),
+    workers: typeof workers === 'number' ? workers : 1,
+    metricsApiKey,
     coursesMaxPerUser: num('COURSES_MAX_PER_USER', 500, { min: 1, max: 1_000_000 }),
     requestTimeoutSeconds: num('REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 3600 }),
   };
@@ -250,6 +285,15 @@ export function parseBoolean(raw: string): boolean | null {
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
   return null;
+}
+
+/** `WORKERS`: a count, or `auto` for one per core; a problem description on bad input. */
+export function parseWorkers(raw: string | undefined, cores: number): number | string {
+  if (raw === undefined) return 1;
+  if (raw.toLowerCase() === 'auto') return Math.max(1, cores);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
+    return `must be a number of processes between 1 and 256, or "auto", got "${raw}"`;
+  return Number(raw);
 }
 
 /** `name:password,name2:password2` → users; returns a problem description on bad input. */

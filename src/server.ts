@@ -1,6 +1,10 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
+import { runPrimary } from './cluster.ts';
 import { ConfigError, loadConfig, parseBoolean } from './config.ts';
+import { createProcessLogger } from './logging.ts';
+import { serveClusterMetrics } from './metrics/cluster-metrics.ts';
 import { DEV_SECRET_KEY_FILE, startupWarnings, withDevSecretKey } from './secret-key.ts';
 
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
@@ -19,51 +23,63 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp(config);
+if (config.workers > 1 && cluster.isPrimary) {
+  if (config.metricsApiKey !== null) serveClusterMetrics();
+  runPrimary(config.workers, createProcessLogger(config));
+} else {
+  await serve();
+}
 
-/**
- * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
- * another instance — and resume from their last id), close the remaining sockets, wait for
- * publishes in flight, close the bus, log and database, and exit 0. `server.close()` alone would
- * wait for open streams forever, so the events plugin ends them in `preClose`. The process exits
- * after SHUTDOWN_LIMIT_MS whatever happens (code 1); a second signal exits at once.
- */
-let closing = false;
-const shutdown = (signal: string) => {
-  if (closing) {
-    app.log.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  closing = true;
-  app.log.info({ signal }, 'shutting down');
-  const limit = setTimeout(() => {
-    app.log.error('shutdown took too long; exiting');
-    process.exit(1);
-  }, SHUTDOWN_LIMIT_MS);
-  limit.unref();
-  app.close().then(
-    () => {
-      app.log.info('shut down cleanly');
-      process.exitCode = 0;
-      // Let stdout flush; every handle is closed, so the process ends on its own — or here.
-      setTimeout(() => process.exit(0), 100).unref();
-    },
-    (err: unknown) => {
-      app.log.error({ err }, 'error during shutdown');
+async function serve() {
+  const app = await buildApp(config);
+
+  /**
+   * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
+   * another instance — and resume from their last id), close the remaining sockets, wait for
+   * publishes in flight, close the bus, log and database, and exit 0. `server.close()` alone would
+   * wait for open streams forever, so the events plugin ends them in `preClose`. The process exits
+   * after SHUTDOWN_LIMIT_MS whatever happens (code 1); a second signal exits at once — except in a
+   * cluster worker, which gets Ctrl-C from the terminal *and* SIGTERM from its primary, and whose
+   * primary enforces its own limit.
+   */
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) {
+      if (cluster.isWorker) return;
+      app.log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+    }
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const limit = setTimeout(() => {
+      app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    limit.unref();
+    app.close().then(
+      () => {
+        app.log.info('shut down cleanly');
+        process.exitCode = 0;
+        // Let stdout flush; every handle is closed, so the process ends on its own — or here.
+        setTimeout(() => process.exit(0), 100).unref();
+      },
+      (err: unknown) => {
+        app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 
-try {
-  await app.listen({ port: config.port, host: config.host });
-  for (const warning of startupWarnings(config)) {
-    app.log.warn(warning);
-    console.error(`\n  WARNING: ${warning}\n`);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+    for (const warning of startupWarnings(config)) {
+      app.log.warn(warning);
+      console.error(`\n  WARNING: ${warning}\n`);
+    }
+  } catch (err) {
+    app.log.error({ err }, 'could not start');
+    process.exit(1);
   }
-} catch (err) {
-  app.log.error({ err }, 'could not start');
-  process.exit(1);
 }

@@ -4,8 +4,17 @@ import { clearAuthCookie } from '../auth/cookies.ts';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
 import { clientInfo, currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
-import type { ActivityLog } from './activity.ts';
-import { isNavigation, sendFailure } from './http.ts';
+import { isNavigation } from '../web/forms.ts';
+import { ACTIVITY_SHOWN, type ActivityLog } from './activity.ts';
+import { sendFailure } from './http.ts';
+import {
+  accountPageSchema,
+  deleteFormSchema,
+  emailFormSchema,
+  passwordFormSchema,
+  revokeFormSchema,
+  revokeOthersFormSchema,
+} from './page-schemas.ts';
 import { SessionParams } from './schemas.ts';
 import type { AccountService, Failure } from './service.ts';
 import { activityView, sessionView } from './view-models.ts';
@@ -50,17 +59,16 @@ export default async function accountRoutes(
     params: { errors?: Record<string, string>; values?: object; notice?: string | null } = {},
   ) => {
     const user = currentUser(request);
-    // Read before the data: anything published while the page renders is replayed, never lost.
-    const lastEventId = await app.events.latestId();
+    // `lastEventId` comes with the view, read before this handler (src/events/view-locals.ts), for
+    // the page and for a form answered with the page again: a push meanwhile is replayed, not lost.
     const [sessions, recent] = await Promise.all([
       app.auth.sessions.listActive(user.id, Math.floor(Date.now() / 1000)),
       activity.recent(user.id),
     ]);
     return reply.view('account.njk', {
-      lastEventId,
       sessions: sessions.map((row) => sessionView(row, user.tokenId)),
       activity: recent.map(activityView),
-      csrf: reply.generateCsrf(),
+      activityShown: ACTIVITY_SHOWN,
       minLength: config.passwordMinLength,
       errors: {},
       values: { email: '' },
@@ -81,7 +89,7 @@ export default async function accountRoutes(
 
   app.get<{ Querystring: Static<typeof AccountQuery> }>(
     '/account',
-    { schema: { querystring: AccountQuery }, preHandler: app.requirePageUser },
+    { schema: { ...accountPageSchema, querystring: AccountQuery }, preHandler: app.requirePageUser },
     async (request, reply) =>
       renderAccount(request, reply, {
         notice: request.query.notice ? NOTICES[request.query.notice as keyof typeof NOTICES] : null,
@@ -90,7 +98,7 @@ export default async function accountRoutes(
 
   app.post<{ Body: Static<typeof PasswordForm> }>(
     '/account/password',
-    { schema: { body: PasswordForm }, ...guard },
+    { schema: { ...passwordFormSchema, body: PasswordForm }, ...guard },
     async (request, reply) => {
       const { current_password, new_password, new_password_confirm } = request.body;
       if (new_password !== new_password_confirm) {
@@ -107,7 +115,7 @@ export default async function accountRoutes(
 
   app.post<{ Body: Static<typeof EmailForm> }>(
     '/account/email',
-    { schema: { body: EmailForm }, ...guard },
+    { schema: { ...emailFormSchema, body: EmailForm }, ...guard },
     async (request, reply) => {
       const email = request.body.email.trim();
       if (!EMAIL_PATTERN.test(email)) {
@@ -125,7 +133,7 @@ export default async function accountRoutes(
 
   app.post<{ Params: Static<typeof SessionParams> }>(
     '/account/sessions/:id/revoke',
-    { schema: { params: SessionParams }, ...guard },
+    { schema: { ...revokeFormSchema, params: SessionParams }, ...guard },
     async (request, reply) => {
       const user = currentUser(request);
       if (!(await accounts.revokeSession(user, request.params.id, clientInfo(request))))
@@ -134,14 +142,18 @@ export default async function accountRoutes(
     },
   );
 
-  app.post('/account/sessions/revoke-others', guard, async (request, reply) => {
-    await accounts.revokeOtherSessions(currentUser(request), clientInfo(request));
-    return done(request, reply, 'others-revoked');
-  });
+  app.post(
+    '/account/sessions/revoke-others',
+    { schema: revokeOthersFormSchema, ...guard },
+    async (request, reply) => {
+      await accounts.revokeOtherSessions(currentUser(request), clientInfo(request));
+      return done(request, reply, 'others-revoked');
+    },
+  );
 
   app.post<{ Body: Static<typeof DeleteForm> }>(
     '/account/delete',
-    { schema: { body: DeleteForm }, ...guard },
+    { schema: { ...deleteFormSchema, body: DeleteForm }, ...guard },
     async (request, reply) => {
       const result = await accounts.deleteAccount(
         currentUser(request),

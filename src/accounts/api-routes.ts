@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clientInfo, currentUser } from '../auth/plugin.ts';
 import type { ActivityLog } from './activity.ts';
-import { csrfUnlessBearer, sendFailure } from './http.ts';
+import { sendFailure } from './http.ts';
 import {
   activitySchema,
   type DeleteAccountBody,
@@ -24,7 +24,8 @@ export default async function accountApiRoutes(
 ) {
   const { accounts, activity } = opts;
   const read = { preHandler: app.requireApiUser };
-  const write = { preHandler: [app.requireApiUser, csrfUnlessBearer(app)] };
+  // app.csrfProtection lets bearer requests through (src/web/forms.ts): cookie callers need the token.
+  const write = { preHandler: [app.requireApiUser, app.csrfProtection] };
 
   app.get('/api/sessions', { schema: listSessionsSchema, ...read }, async (request) => {
     const user = currentUser(request);

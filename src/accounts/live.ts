@@ -19,10 +19,7 @@ export function createAccountLive(app: FastifyInstance, activity: ActivityLog) {
   const render = async (template: string, context: object) => (await app.view(template, context)).trim();
   return {
     async sessionStarted(username: string, row: SessionRow): Promise<void> {
-      const content = await render('partials/session-item.njk', {
-        session: sessionView(row, null),
-        csrf: null,
-      });
+      const content = await render('partials/session-item.njk', { session: sessionView(row, null) });
       await app.events.publish(accountTopic(username), {
         html: { [SESSION_LIST_ID]: { content, swap: 'append' } },
       });

@@ -5,6 +5,14 @@ import { clientInfo } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
 import { sendFailure } from './http.ts';
 import {
+  forgotFormSchema,
+  forgotPageSchema,
+  resetFormSchema,
+  resetPageSchema,
+  verifyFormSchema,
+  verifyPageSchema,
+} from './page-schemas.ts';
+import {
   type EmailBody,
   RESET_ACCEPTED,
   type ResetConfirmBody,
@@ -45,7 +53,7 @@ export default async function recoveryRoutes(
 
   app.get<{ Querystring: Static<typeof TokenQuery> }>(
     '/verify-email',
-    { schema: { querystring: TokenQuery } },
+    { schema: { ...verifyPageSchema, querystring: TokenQuery } },
     async (request, reply) => {
       const token = request.query.token ?? '';
       return tokenPage(reply).view('verify-email.njk', {
@@ -58,7 +66,7 @@ export default async function recoveryRoutes(
 
   app.post<{ Body: Static<typeof TokenForm> }>(
     '/verify-email',
-    { schema: { body: TokenForm }, preHandler: app.csrfProtection },
+    { schema: { ...verifyFormSchema, body: TokenForm }, preHandler: app.csrfProtection },
     async (request, reply) => {
       const result = await accounts.verifyEmail(request.body.token, clientInfo(request));
       if (!result.ok)
@@ -76,25 +84,28 @@ export default async function recoveryRoutes(
     },
   );
 
-  app.get('/forgot-password', async (_request, reply) =>
-    reply.view('forgot-password.njk', { sent: null, error: null }),
+  const renderForgot = (
+    reply: FastifyReply,
+    params: { email?: string; sent?: string; error?: string; errors?: { email?: string } },
+  ) => reply.view('forgot-password.njk', { email: '', sent: null, error: null, errors: {}, ...params });
+
+  app.get('/forgot-password', { schema: forgotPageSchema }, async (_request, reply) =>
+    renderForgot(reply, {}),
   );
 
   app.post<{ Body: Static<typeof ForgotForm> }>(
     '/forgot-password',
-    { schema: { body: ForgotForm }, preHandler: app.csrfProtection },
+    { schema: { ...forgotFormSchema, body: ForgotForm }, preHandler: app.csrfProtection },
     async (request, reply) => {
       const email = request.body.email.trim();
       if (!EMAIL_PATTERN.test(email))
-        return reply
-          .code(400)
-          .view('forgot-password.njk', { sent: null, error: 'This is not an email address.' });
+        return renderForgot(reply.code(400), { email, errors: { email: 'This is not an email address.' } });
       const result = await accounts.requestReset(email, clientInfo(request));
       if (!result.ok) {
         if (result.retryAfter) reply.header('retry-after', String(result.retryAfter));
-        return reply.code(result.status).view('forgot-password.njk', { sent: null, error: result.error });
+        return renderForgot(reply.code(result.status), { email, error: result.error });
       }
-      return reply.view('forgot-password.njk', { sent: RESET_ACCEPTED.message, error: null });
+      return renderForgot(reply, { sent: RESET_ACCEPTED.message });
     },
   );
 
@@ -121,7 +132,7 @@ export default async function recoveryRoutes(
 
   app.get<{ Querystring: Static<typeof TokenQuery> }>(
     '/reset-password',
-    { schema: { querystring: TokenQuery } },
+    { schema: { ...resetPageSchema, querystring: TokenQuery } },
     async (request, reply) => {
       const token = request.query.token ?? '';
       if (token === '' || !(await accounts.resetLinkValid(token)))
@@ -132,7 +143,7 @@ export default async function recoveryRoutes(
 
   app.post<{ Body: Static<typeof ResetForm> }>(
     '/reset-password',
-    { schema: { body: ResetForm }, preHandler: app.csrfProtection },
+    { schema: { ...resetFormSchema, body: ResetForm }, preHandler: app.csrfProtection },
     async (request, reply) => {
       const { token, new_password, new_password_confirm } = request.body;
       if (new_password !== new_password_confirm)

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { clientInfo, setSessionCookie } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
 import { sendFailure } from './http.ts';
+import { registerFormSchema, registerPageSchema } from './page-schemas.ts';
 import { type RegisterBody, RegisterForm, registerSchema } from './schemas.ts';
 import type { AccountService } from './service.ts';
 
@@ -28,14 +29,14 @@ export default async function registerRoutes(
       ...params,
     });
 
-  app.get('/register', async (request, reply) => {
+  app.get('/register', { schema: registerPageSchema }, async (request, reply) => {
     if (request.user) return reply.redirect(HOME);
     return render(reply, {});
   });
 
   app.post<{ Body: RegisterForm }>(
     '/register',
-    { schema: { body: RegisterForm }, preHandler: app.csrfProtection },
+    { schema: { ...registerFormSchema, body: RegisterForm }, preHandler: app.csrfProtection },
     async (request, reply) => {
       const { username, password, password_confirm, email = '' } = request.body;
       // What was typed comes back, passwords excepted.

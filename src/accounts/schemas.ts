@@ -4,24 +4,30 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.ts';
+import { errorResponse, noContent, SIGNED_IN } from '../web/schemas.ts';
 
 const TAGS = ['accounts'];
 
-export const ErrorBody = Type.Object(
-  { error: Type.String({ description: 'What went wrong, for a person to read' }) },
-  { examples: [{ error: 'Password must be at least 8 characters long.' }] },
-);
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { ...ErrorBody, description: errorText[status] }]));
-const errorText: Record<number, string> = {
-  400: 'Invalid input, naming the rule broken',
-  401: 'Not signed in',
-  403: 'Wrong password (or a cross-site request)',
-  404: 'Not found (or registration is off)',
-  409: 'Conflict: the name or address is taken',
-  429: 'Too many attempts (see Retry-After)',
+/** The `{error}` answers these routes give, each described and with a typical message. */
+const ERRORS: Record<number, [description: string, example: string]> = {
+  400: ['Invalid input, naming the rule broken', 'Password must be at least 8 characters long.'],
+  401: ['Not signed in', 'Not authenticated'],
+  403: [
+    'Wrong password, or (cookie callers) a missing CSRF token or a cross-site request',
+    'The current password is not correct.',
+  ],
+  404: ['Not found (or registration is off)', 'No such session'],
+  409: ['Conflict: the name or address is taken', 'This username is taken.'],
+  429: ['Too many attempts (see Retry-After)', 'Too many attempts. Try again in 60 seconds.'],
 };
-const NoContent = Type.Null({ description: 'Done; no body' });
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => {
+      const [description, example] = ERRORS[status] ?? ['Refused', 'Refused'];
+      return [status, errorResponse(description, example)];
+    }),
+  );
+const done = noContent('Done; no body');
 
 const password = (description: string) => Type.String({ maxLength: MAX_PASSWORD_LENGTH, description });
 const Email = Type.String({ format: 'email', maxLength: 254, description: 'An email address' });
@@ -33,7 +39,10 @@ export const TokenAnswer = Type.Object(
     token_type: Type.Literal('bearer'),
     username: Type.String(),
   },
-  { examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9.…', token_type: 'bearer', username: 'alice' }] },
+  {
+    description: 'Signed up and signed in',
+    examples: [{ access_token: 'eyJhbGciOiJIUzI1NiJ9.…', token_type: 'bearer', username: 'alice' }],
+  },
 );
 
 export const RegisterBody = Type.Object(
@@ -47,6 +56,7 @@ export const RegisterBody = Type.Object(
 export type RegisterBody = Static<typeof RegisterBody>;
 
 export const registerSchema = {
+  summary: 'Sign up (API)',
   description:
     'Creates an account (when ALLOW_REGISTRATION) and signs it in; a given email gets a verification link.',
   tags: TAGS,
@@ -73,10 +83,13 @@ export const SessionItem = Type.Object({
   current: Type.Boolean({ description: 'The session making this request' }),
 });
 export const listSessionsSchema = {
+  summary: 'List your sessions',
   description: "The caller's active sessions, most recently used first.",
   tags: TAGS,
+  security: SIGNED_IN,
   response: {
     200: Type.Array(SessionItem, {
+      description: 'The sessions',
       examples: [
         [
           {
@@ -98,19 +111,24 @@ export const listSessionsSchema = {
 export const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export type SessionParams = Static<typeof SessionParams>;
 export const deleteSessionSchema = {
+  summary: 'End one of your sessions',
   description:
-    "Ends one of the caller's sessions: its tokens stop working and its streams end, on every instance.",
+    "Ends one of the caller's sessions: its tokens stop working and its streams end, on every instance. " +
+    "Another user's session id answers 404, as one that does not exist.",
   tags: TAGS,
+  security: SIGNED_IN,
   params: SessionParams,
-  response: { 204: NoContent, ...errors(401, 403, 404) },
+  response: { 204: done, ...errors(401, 403, 404) },
 };
 export const revokeOthersSchema = {
+  summary: 'Log out your other sessions',
   description: "Ends every session of the caller's but the current one.",
   tags: TAGS,
+  security: SIGNED_IN,
   response: {
     200: Type.Object(
       { ended: Type.Integer({ description: 'How many sessions ended' }) },
-      { examples: [{ ended: 2 }] },
+      { description: 'Done', examples: [{ ended: 2 }] },
     ),
     ...errors(401, 403),
   },
@@ -125,22 +143,31 @@ export const PasswordChangeBody = Type.Object(
 );
 export type PasswordChangeBody = Static<typeof PasswordChangeBody>;
 export const passwordChangeSchema = {
-  description: "Changes the caller's password; every other session ends, the caller stays signed in.",
+  summary: 'Change your password',
+  description:
+    "Changes the caller's password; every other session ends, the caller stays signed in. Wrong " +
+    'current passwords count towards the login throttle.',
   tags: TAGS,
+  security: SIGNED_IN,
   body: PasswordChangeBody,
-  response: { 204: NoContent, ...errors(400, 401, 403, 429) },
+  response: { 204: done, ...errors(400, 401, 403, 429) },
 };
 
 export const EmailBody = Type.Object({ email: Email }, { examples: [{ email: 'alice@example.com' }] });
 export type EmailBody = Static<typeof EmailBody>;
 export const setEmailSchema = {
+  summary: 'Set your email address',
   description: "Sets the caller's email address (unverified) and mails it a verification link.",
   tags: TAGS,
+  security: SIGNED_IN,
   body: EmailBody,
   response: {
     202: Type.Object(
       { email: Type.String(), email_verified: Type.Boolean() },
-      { examples: [{ email: 'alice@example.com', email_verified: false }] },
+      {
+        description: 'Stored; the link is on its way',
+        examples: [{ email: 'alice@example.com', email_verified: false }],
+      },
     ),
     ...errors(400, 401, 403, 429),
   },
@@ -152,10 +179,11 @@ export const TokenBody = Type.Object(
 );
 export type TokenBody = Static<typeof TokenBody>;
 export const verifyEmailSchema = {
-  description: 'Uses an email verification link (single use).',
+  summary: 'Verify an email address',
+  description: 'Uses an email verification link (single use, EMAIL_VERIFICATION_HOURS); no sign-in needed.',
   tags: TAGS,
   body: TokenBody,
-  response: { 204: NoContent, ...errors(400, 409) },
+  response: { 204: noContent('Verified'), ...errors(400, 409) },
 };
 
 export const DeleteAccountBody = Type.Object(
@@ -164,15 +192,19 @@ export const DeleteAccountBody = Type.Object(
 );
 export type DeleteAccountBody = Static<typeof DeleteAccountBody>;
 export const deleteAccountSchema = {
+  summary: 'Delete your account',
   description: "Deletes the caller's account, courses and sessions; its streams end.",
   tags: TAGS,
+  security: SIGNED_IN,
   body: DeleteAccountBody,
-  response: { 204: NoContent, ...errors(400, 401, 403, 429) },
+  response: { 204: noContent('Deleted'), ...errors(400, 401, 403, 429) },
 };
 
 export const activitySchema = {
+  summary: 'Your security activity',
   description: "The caller's newest security activity (up to 20), newest first.",
   tags: TAGS,
+  security: SIGNED_IN,
   response: {
     200: Type.Array(
       Type.Object({
@@ -185,6 +217,7 @@ export const activitySchema = {
         user_agent: Type.String(),
       }),
       {
+        description: 'The entries',
         examples: [
           [{ kind: 'sign-in', created_at: 1767225600, ip: '203.0.113.7', user_agent: 'Mozilla/5.0 …' }],
         ],
@@ -198,12 +231,16 @@ export const RESET_ACCEPTED = {
   message: 'If an account has this verified address, a link to reset its password is on its way.',
 };
 export const resetRequestSchema = {
+  summary: 'Ask for a password-reset link',
   description:
     'Asks for a password-reset link. The answer is the same whether or not an account has this verified address.',
   tags: TAGS,
   body: EmailBody,
   response: {
-    202: Type.Object({ message: Type.String() }, { examples: [RESET_ACCEPTED] }),
+    202: Type.Object(
+      { message: Type.String() },
+      { description: 'Accepted (the same answer for every address)', examples: [RESET_ACCEPTED] },
+    ),
     ...errors(400, 429),
   },
 };
@@ -214,9 +251,10 @@ export const ResetConfirmBody = Type.Object(
 );
 export type ResetConfirmBody = Static<typeof ResetConfirmBody>;
 export const resetConfirmSchema = {
+  summary: 'Set a new password with a reset link',
   description:
     'Uses a reset link (single use, PASSWORD_RESET_MINUTES): sets the password and ends every session.',
   tags: TAGS,
   body: ResetConfirmBody,
-  response: { 204: NoContent, ...errors(400) },
+  response: { 204: noContent('Password set; every session ended'), ...errors(400) },
 };

@@ -6,6 +6,7 @@ import { ensureInitialUsers } from './initial-users.ts';
 import { createLoginThrottle, type LoginThrottle } from './login-throttle.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { type AuthenticatedUser, type AuthService, type ClientInfo, createAuthService } from './service.ts';
+import { createFailoverThrottleStore } from './throttle-failover.ts';
 import { createRedisThrottleStore, createSqlThrottleStore } from './throttle-stores.ts';
 
 /** How often expired sessions, revocations and login-failure windows are deleted. */
@@ -50,15 +51,20 @@ export default fp(
     app.decorateRequest('user', null);
 
     const { config } = opts;
+    const sqlStore = createSqlThrottleStore(app.db);
     const throttleStore = config.redisUrl
-      ? createRedisThrottleStore({
-          url: config.redisUrl,
-          secretKey: config.secretKey,
-          databaseUrl: config.databaseUrl,
-          keyPrefix: config.redisKeyPrefix,
-          onError: (err) => app.log.warn({ err }, 'login throttle: Redis connection error'),
-        })
-      : createSqlThrottleStore(app.db);
+      ? createFailoverThrottleStore(
+          createRedisThrottleStore({
+            url: config.redisUrl,
+            secretKey: config.secretKey,
+            databaseUrl: config.databaseUrl,
+            keyPrefix: config.redisKeyPrefix,
+            onError: (err) => app.log.warn({ err }, 'login throttle: Redis connection error'),
+          }),
+          sqlStore,
+          () => app.log.warn('login throttle: Redis unavailable, counting in the database'),
+        )
+      : sqlStore;
     const throttle = createLoginThrottle(throttleStore, {
       maxPerAccount: config.loginMaxFailuresPerAccount,
       maxPerIp: config.loginMaxFailuresPerIp,

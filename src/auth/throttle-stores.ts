@@ -4,13 +4,15 @@
  * process memory. So: Redis when REDIS_URL is set (atomic INCR with expiry in one script, keys
  * expire on their own), otherwise the database every instance already shares (two upserts per
  * attempt; cheap next to the bcrypt comparison they guard).
- * Errors propagate: if the counters cannot be read, login fails closed (500) rather than allowing
- * unthrottled guessing.
+ * While Redis is away the counters move to the database (throttle-failover.ts); if neither can
+ * be reached, login fails closed (503) rather than allowing unthrottled guessing.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { closeRedis, guardRedis } from '../events/redis-faults.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import type { FailureWindow, ThrottleStore } from './login-throttle.ts';
 
 /** Counters in the `login_failures` table (migration 006); one atomic upsert per failure. */
@@ -95,11 +97,22 @@ export function createRedisThrottleStore(options: {
   databaseUrl: string;
   /** REDIS_KEY_PREFIX when set (shared with the event keys); otherwise derived as above. */
   keyPrefix?: string | null;
-  /** Connection problems (ioredis reconnects by itself); commands meanwhile fail, and login with them. */
+  /** Connection problems (ioredis reconnects by itself); commands meanwhile fail at once. */
   onError?: (err: Error) => void;
 }): ThrottleStore {
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 1, commandTimeout: 5000, lazyConnect: true });
   redis.on('error', (err: Error) => options.onError?.(err));
+  // Commands wait for the first connection; once it has been up, a lost link fails them at once
+  // (ServiceUnavailableError) instead of queueing logins behind the reconnect attempts.
+  let connectedOnce = false;
+  redis.on('ready', () => {
+    connectedOnce = true;
+  });
+  const run = <T>(command: () => Promise<T>): Promise<T> => {
+    if (connectedOnce && redis.status !== 'ready')
+      return Promise.reject(new ServiceUnavailableError('redis'));
+    return guardRedis(command);
+  };
   const scope = createHash('sha256').update(`${options.secretKey}\0${options.databaseUrl}`).digest('hex');
   const prefix = `${options.keyPrefix ?? `auth-sse:${scope.slice(0, 16)}:`}login-failures:`;
   const toWindow = (failures: number, ttlMs: number, nowMs: number): FailureWindow => ({
@@ -110,7 +123,7 @@ export function createRedisThrottleStore(options: {
     async read(keys, nowMs) {
       const pipeline = redis.pipeline();
       for (const key of keys) pipeline.get(prefix + key).pttl(prefix + key);
-      const results = (await pipeline.exec()) ?? [];
+      const results = (await run(() => pipeline.exec())) ?? [];
       return keys.map((_, i) => {
         const [countError, count] = results[i * 2] ?? [];
         const [ttlError, ttl] = results[i * 2 + 1] ?? [];
@@ -120,24 +133,21 @@ export function createRedisThrottleStore(options: {
       });
     },
     async increment(key, windowMs, nowMs) {
-      const [failures, ttl] = (await redis.eval(INCREMENT_SCRIPT, 1, prefix + key, windowMs)) as [
+      const [failures, ttl] = (await run(() => redis.eval(INCREMENT_SCRIPT, 1, prefix + key, windowMs))) as [
         number,
         number,
       ];
       return toWindow(failures, ttl, nowMs);
     },
     async decrement(key) {
-      await redis.eval(DECREMENT_SCRIPT, 1, prefix + key);
+      await run(() => redis.eval(DECREMENT_SCRIPT, 1, prefix + key));
     },
     async clear(key) {
-      await redis.del(prefix + key);
+      await run(() => redis.del(prefix + key));
     },
     prune: async () => {},
     async close() {
-      // quit() lets pending replies arrive, but would wait forever for a server that is gone
-      // (the client keeps reconnecting); then disconnect() stops it at once.
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      await closeRedis(redis);
     },
   };
 }

@@ -32,12 +32,13 @@ export interface SseMessage {
 
 /** Data of the named `auth` control event: the session ended, go to `redirect` and stop. */
 export interface AuthEventData {
-  reason: 'logout' | 'expired' | 'revoked' | (string & {});
+  reason: 'logout' | 'logout-all' | 'expired' | 'revoked' | 'removed' | 'password-changed' | (string & {});
   /** A same-origin path; anything else is ignored in favour of the login page. */
   redirect?: string;
 }
 
 /** Data of the named `reload` control event: the client missed messages that cannot be replayed. */
 export interface ReloadEventData {
-  reason: 'replay-gap' | (string & {});
+  /** `replay-gap`: past retention; `log-reset`: the id is from a log that no longer exists. */
+  reason: 'replay-gap' | 'log-reset' | (string & {});
 }

@@ -9,10 +9,12 @@
  * if it did not exist.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { currentUser } from '../auth/plugin.ts';
 import type { Config } from '../config.ts';
 import type { SseMessage } from '../events/messages.ts';
+import { isNavigation } from '../web/forms.ts';
+import { errorResponse, FORM_CONTENT_TYPES, htmlPage, redirect, SIGNED_IN } from '../web/schemas.ts';
 import { CourseLimitError, CourseNotFoundError } from './errors.ts';
 import { type Course, createCourseRepository, MAX_COURSE_TITLE_LENGTH } from './repository.ts';
 
@@ -21,17 +23,12 @@ export const COURSE_LIST_ID = 'course-list';
 /** The id of one course's item; a rename replaces it, a delete removes it. */
 export const courseItemId = (id: number) => `course-${id}`;
 
-const ErrorJson = Type.Object({ error: Type.String() }, { examples: [{ error: 'Not Found' }] });
-const CourseJson = Type.Object(
-  { id: Type.Integer({ minimum: 1 }), title: Type.String() },
-  { examples: [{ id: 7, title: 'Calculus' }] },
-);
 const CourseTitle = Type.String({
   minLength: 1,
   maxLength: MAX_COURSE_TITLE_LENGTH,
   pattern: '\\S',
   description: 'Surrounding spaces are trimmed',
-  examples: ['Calculus'],
+  examples: ['Linear Algebra'],
 });
 const CsrfField = Type.Optional(
   Type.String({
@@ -46,53 +43,84 @@ const CourseParams = Type.Object({
 type CourseForm = Static<typeof CourseForm>;
 type CourseParams = Static<typeof CourseParams>;
 
-const errorResponses = (codes: number[]) =>
-  Object.fromEntries(codes.map((code) => [code, { ...ErrorJson, description: DESCRIPTIONS[code] }]));
-const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid input',
-  401: 'Not signed in',
-  403: 'Missing or wrong CSRF token, or a cross-site request',
-  404: 'The user has no course with this id',
-  409: 'The user already has COURSES_MAX_PER_USER courses',
-  413: 'Body too large',
-  415: 'Unsupported content type',
+const courseBody = (description: string) =>
+  Type.Object(
+    { id: Type.Integer({ minimum: 1 }), title: Type.String() },
+    { description, examples: [{ id: 7, title: 'Linear Algebra' }] },
+  );
+/** The refusals every course change shares. */
+const courseErrors = {
+  400: errorResponse(
+    'A missing, blank or too long title',
+    'Invalid request: body/course_title must NOT have fewer than 1 characters',
+  ),
+  401: errorResponse('No valid credential', 'Not authenticated'),
+  403: errorResponse(
+    'Missing or wrong CSRF token (cookie callers), or a cross-site request',
+    'Invalid csrf token',
+  ),
+  413: errorResponse('Body too large', 'Request body is too large'),
+  415: errorResponse('Unsupported content type', 'Unsupported Media Type'),
 };
-/** OpenAPI documentation on a route schema (`description`, `tags`; read by @fastify/swagger). */
-const documented = <S extends object>(schema: S & { description: string; tags: string[] }) => schema;
-const NAVIGATION =
-  'A form post without JavaScript (Sec-Fetch-Mode: navigate) is redirected to /protected (303).';
+const notFound = errorResponse('The user has no course with this id', 'No such course');
+/** Where a form post without JavaScript (Sec-Fetch-Mode: navigate) is sent. */
+const backToPage = redirect('A form navigation (no JavaScript): back to /protected');
+/** What every course change takes: form encodings or JSON, a signed-in caller. */
+const change = {
+  tags: ['courses'],
+  consumes: [...FORM_CONTENT_TYPES, 'application/json'],
+  security: SIGNED_IN,
+};
 
 export default async function coursesPlugin(app: FastifyInstance, opts: { config: Config }) {
   const max = opts.config.coursesMaxPerUser;
   const courses = createCourseRepository(app.db, app.dbDialect);
-  // Bearer requests need no CSRF token: a page on another site cannot set Authorization, and such
-  // a request is authenticated by that header only (readToken).
-  const csrfUnlessBearer = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) =>
-    request.headers.authorization === undefined ? app.csrfProtection(request, reply, done) : done();
-  const guards = { preHandler: [app.requireApiUser, csrfUnlessBearer] };
+  // app.csrfProtection lets bearer requests through (src/web/forms.ts): cookie callers need the token.
+  const guards = { preHandler: [app.requireApiUser, app.csrfProtection] };
   /** The partial the page renders for one course, off any request (so without a CSRF field). */
   const renderItem = async (course: Course) =>
     (await app.view('partials/course-item.njk', { course })).trim();
-  /** A plain form post (no JavaScript) gets the page back; fetch callers get JSON. */
-  const isNavigation = (request: FastifyRequest) => request.headers['sec-fetch-mode'] === 'navigate';
+  /** A form navigation gets the page back; fetch and API callers get JSON. */
+  const answer = <T>(request: FastifyRequest, reply: FastifyReply, status: number, body: T) =>
+    isNavigation(request) ? reply.redirect('/protected', 303) : reply.code(status).send(body);
 
-  app.get('/protected', { preHandler: app.requirePageUser }, async (request, reply) => {
-    const user = currentUser(request);
-    // The stream resumes from the id current *before* the page's data is read: an update
-    // published while the page renders is then replayed (at worst applied twice), never lost.
-    const lastEventId = await app.events.latestId();
-    return reply.view('protected.njk', { courses: await courses.listForUser(user.id), lastEventId });
-  });
+  app.get(
+    '/protected',
+    {
+      schema: {
+        summary: 'The live page',
+        description: 'Greeting, course form and list; connected to the user’s event stream.',
+        tags: ['pages'],
+        security: SIGNED_IN,
+        response: { 200: htmlPage('The page'), 302: redirect('Anonymous: to /login?next=/protected') },
+      },
+      preHandler: app.requirePageUser,
+    },
+    async (request, reply) => {
+      // `lastEventId` comes with every view (src/events/view-locals.ts), read before this
+      // handler runs: an update published while the page renders is replayed, never lost.
+      return reply.view('protected.njk', { courses: await courses.listForUser(currentUser(request).id) });
+    },
+  );
 
   app.post<{ Body: CourseForm }>(
     '/add_course',
     {
-      schema: documented({
-        description: `Adds a course and appends it to the list on every open page of the user. ${NAVIGATION}`,
-        tags: ['courses'],
+      schema: {
+        ...change,
+        summary: 'Add a course',
+        description: 'Stores the course and appends it to the list on every open page of the user.',
         body: CourseForm,
-        response: { 201: CourseJson, ...errorResponses([400, 401, 403, 409, 413, 415]) },
-      }),
+        response: {
+          201: courseBody('Added'),
+          303: backToPage,
+          ...courseErrors,
+          409: errorResponse(
+            'The user already has COURSES_MAX_PER_USER courses',
+            'You already have 500 courses, the most one account may have',
+          ),
+        },
+      },
       ...guards,
     },
     async (request, reply) => {
@@ -110,21 +138,21 @@ export default async function coursesPlugin(app: FastifyInstance, opts: { config
         await publish(user.username, message);
         return added;
       });
-      if (isNavigation(request)) return reply.redirect('/protected', 303);
-      return reply.code(201).send({ id: course.id, title: course.title });
+      return answer(request, reply, 201, { id: course.id, title: course.title });
     },
   );
 
   app.post<{ Body: CourseForm; Params: CourseParams }>(
     '/courses/:id/rename',
     {
-      schema: documented({
-        description: `Renames one of the user's courses and replaces it on every open page. ${NAVIGATION}`,
-        tags: ['courses'],
+      schema: {
+        ...change,
+        summary: 'Rename a course',
+        description: "Renames one of the user's courses and replaces it on every open page.",
         params: CourseParams,
         body: CourseForm,
-        response: { 200: CourseJson, ...errorResponses([400, 401, 403, 404, 413, 415]) },
-      }),
+        response: { 200: courseBody('Renamed'), 303: backToPage, ...courseErrors, 404: notFound },
+      },
       ...guards,
     },
     async (request, reply) => {
@@ -142,24 +170,29 @@ export default async function coursesPlugin(app: FastifyInstance, opts: { config
         await publish(user.username, { html: { [courseItemId(id)]: await renderItem(renamed) } });
         return renamed;
       });
-      if (isNavigation(request)) return reply.redirect('/protected', 303);
-      return { id: course.id, title: course.title };
+      return answer(request, reply, 200, { id: course.id, title: course.title });
     },
   );
 
   app.post<{ Params: CourseParams }>(
     '/courses/:id/delete',
     {
-      schema: documented({
-        description: `Deletes one of the user's courses and removes it from every open page. ${NAVIGATION}`,
-        tags: ['courses'],
+      schema: {
+        ...change,
+        summary: 'Delete a course',
+        description: "Deletes one of the user's courses and removes it from every open page.",
         params: CourseParams,
         body: DeleteForm,
         response: {
-          200: Type.Object({ id: Type.Integer({ minimum: 1 }) }, { examples: [{ id: 7 }] }),
-          ...errorResponses([400, 401, 403, 404, 413, 415]),
+          200: Type.Object(
+            { id: Type.Integer({ minimum: 1 }) },
+            { description: 'Deleted', examples: [{ id: 7 }] },
+          ),
+          303: backToPage,
+          ...courseErrors,
+          404: notFound,
         },
-      }),
+      },
       ...guards,
     },
     async (request, reply) => {
@@ -170,8 +203,7 @@ export default async function coursesPlugin(app: FastifyInstance, opts: { config
           throw new CourseNotFoundError();
         await publish(user.username, { html: { [courseItemId(id)]: { swap: 'remove' } } });
       });
-      if (isNavigation(request)) return reply.redirect('/protected', 303);
-      return { id };
+      return answer(request, reply, 200, { id });
     },
   );
 }

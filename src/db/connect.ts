@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { withFaultMapping } from './faults.ts';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 import { parseDatabaseUrl } from './url.ts';
@@ -11,24 +12,55 @@ export interface DatabaseHandle {
   dialect: Dialect;
 }
 
-const INT8_OID = 20;
+export interface ConnectOptions {
+  /** How long a query waits for a connection (opening one included) before it fails (503). */
+  connectTimeoutMs?: number;
+  /** Server-side `statement_timeout`; the client gives up a little later if even that is lost. */
+  statementTimeoutMs?: number;
+  /**
+   * Connection problems no query is waiting for (an idle connection reset by a database restart
+   * or a network blip). Reported, never thrown: the pool drops that connection and opens another
+   * when the database is back.
+   */
+  onError?: (error: Error) => void;
+}
 
-/** Opens the database a DATABASE_URL names. The caller owns the handle: `db.destroy()` closes it. */
-export function connectDatabase(url: string): DatabaseHandle {
+const INT8_OID = 20;
+/** A query whose answer is lost on a black-holed connection fails this long after the server's own timeout. */
+const CLIENT_TIMEOUT_MARGIN_MS = 2000;
+
+/**
+ * Opens the database a DATABASE_URL names. The caller owns the handle: `db.destroy()` closes it.
+ * Every availability fault is thrown as ServiceUnavailableError (src/db/faults.ts).
+ */
+export function connectDatabase(url: string, options: ConnectOptions = {}): DatabaseHandle {
   const target = parseDatabaseUrl(url);
   if (target.dialect === 'sqlite') {
-    return {
-      dialect: 'sqlite',
-      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(target.filename) }) }),
-    };
+    const dialect = new SqliteDialect({ database: openSqlite(target.filename) });
+    return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: withFaultMapping(dialect) }) };
   }
+  const { connectTimeoutMs = 5000, statementTimeoutMs = 15_000 } = options;
+  const onError = options.onError ?? (() => {});
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: 10,
+    // Without these a request waits as long as TCP does (minutes) when the database is away.
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+    // A transaction left open by a client that died must not hold its locks (the log's append lock).
+    idle_in_transaction_session_timeout: statementTimeoutMs * 2,
+    keepAlive: true,
     // bigserial ids and COUNT(*) arrive as strings by default; ours stay far below 2^53.
     types: {
       getTypeParser: (oid, format) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)),
     },
   });
-  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+  // An 'error' event nobody listens to ends the process. The pool emits one for idle clients;
+  // a client checked out between two queries (inside a transaction, or holding the migration
+  // lock) emits its own, so every client gets a listener as it is created.
+  pool.on('connect', (client) => client.on('error', (error) => onError(error)));
+  pool.on('error', () => {}); // the same error, already reported by the client's listener
+  const dialect = new PostgresDialect({ pool });
+  return { dialect: 'postgres', db: new Kysely<Database>({ dialect: withFaultMapping(dialect) }) };
 }

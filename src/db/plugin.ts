@@ -15,7 +15,12 @@ declare module 'fastify' {
 /** Opens the database, migrates it, and closes it when the app closes. */
 export default fp(
   async (app, opts: { config: Config }) => {
-    const { db, dialect } = connectDatabase(opts.config.databaseUrl);
+    const { config } = opts;
+    const { db, dialect } = connectDatabase(config.databaseUrl, {
+      connectTimeoutMs: config.databaseConnectTimeoutSeconds * 1000,
+      statementTimeoutMs: config.databaseStatementTimeoutSeconds * 1000,
+      onError: (err) => app.log.warn({ err }, 'database connection lost; reconnecting on next use'),
+    });
     app.addHook('onClose', () => db.destroy());
     await migrateToLatest(db as Kysely<unknown>, dialect);
     app.decorate('db', db);

@@ -21,9 +21,10 @@ const WAL_CHECKPOINT_BYTES = 1024 * 1024;
 export function openSqlite(filename: string): SqliteDatabase {
   const database = new DatabaseSync(filename);
   // WAL lets readers run during a write and survives crashes; busy_timeout covers the CLI
-  // writing while the server runs.
+  // writing while the server runs. node:sqlite waits *synchronously*, stalling every request
+  // and stream meanwhile, so the wait is short: past it the request gets 503 (src/db/faults.ts).
   database.exec('PRAGMA journal_mode = WAL');
-  database.exec('PRAGMA busy_timeout = 5000');
+  database.exec('PRAGMA busy_timeout = 1000');
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA synchronous = NORMAL');
   const stopCheckpoints = checkpointInBackground(database, filename);

@@ -4,6 +4,12 @@ import { formatComment, formatEvent } from './format.ts';
 import type { HeartbeatWheel, WheelEntry } from './heartbeat-wheel.ts';
 import type { StoredEvent } from './types.ts';
 
+/**
+ * Why a stream ended: the client left, it could not keep up, its session ended (`auth`), it must
+ * reload, this instance lost its bus link (`bus-reset`), or the server closed it (shutdown).
+ */
+export type CloseReason = 'client' | 'slow' | 'auth' | 'reload' | 'bus-reset' | 'server';
+
 export interface SseConnection {
   readonly username: string;
   /** The session the stream belongs to: it ends when that session ends. */
@@ -18,14 +24,12 @@ export interface SseConnection {
   /** Writes the replayed history, then everything queued meanwhile, then switches to live. */
   goLive(replay: StoredEvent[]): void;
   /** Sends a named control event (`auth`, `reload`) and closes. */
-  end(event: string, data: object): void;
+  end(event: 'auth' | 'reload', data: object): void;
   /** The session was renewed: the stream now lives until `expiresAtMs` (never shorter). */
   extend(expiresAtMs: number): void;
   /** Ends the stream; resolves once its last bytes are handed to the OS (or the socket is gone). */
-  close(): Promise<void>;
+  close(reason?: 'server' | 'bus-reset'): Promise<void>;
 }
-
-export type CloseReason = 'client' | 'server' | 'slow';
 
 /** What every stream of one instance shares: limits, the two timers, and who to tell on close. */
 export interface StreamContext {
@@ -52,6 +56,13 @@ export interface ConnectionOptions {
    * session is at its cap. Absent: no prompts.
    */
   renewal?: { lifetimeMs: number; capMs: number; url: string };
+  /** The opening request's logger: the stream's closing line carries its request id. */
+  log: StreamLog;
+}
+
+/** The part of a (pino) logger a stream uses. */
+export interface StreamLog {
+  info(fields: object, message: string): void;
 }
 
 const HEARTBEAT = Buffer.from(formatComment());
@@ -68,6 +79,9 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
   readonly username: string;
   readonly tokenId: string;
   readonly topic: string | null;
+  /** Unix ms at which the stream opened (its closing log line says how long it lived). */
+  readonly openedAt = Date.now();
+  readonly log: StreamLog;
   lastId: number;
   closed = false;
   wheelSlot = -1;
@@ -90,6 +104,7 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.lastId = options.lastId;
     this.expiresAtMs = options.expiresAtMs;
     this.renewal = options.renewal ?? null;
+    this.log = options.log;
     releaseHeadPieces(res);
     res.on('close', () => this.finish('client'));
     context.heartbeats.add(this);
@@ -139,9 +154,9 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     for (const event of queued.sort((a, b) => a.id - b.id)) this.writeEvent(event);
   }
 
-  end(event: string, data: object): void {
+  end(event: 'auth' | 'reload', data: object): void {
     this.write(formatEvent({ event, data: JSON.stringify(data) }));
-    this.finish('server');
+    this.finish(event);
   }
 
   extend(expiresAtMs: number): void {
@@ -150,8 +165,8 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.schedule();
   }
 
-  close(): Promise<void> {
-    this.finish('server');
+  close(reason: 'server' | 'bus-reset' = 'server'): Promise<void> {
+    this.finish(reason);
     const res = this.res;
     if (res.writableFinished || res.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -180,7 +195,7 @@ export class Stream implements SseConnection, WheelEntry, DeadlineEntry {
     this.context.deadlines.remove(this);
     // A client that left or stopped reading gets nothing more: destroying frees the socket now
     // (ending it would wait on a peer that is gone or never reads).
-    if (reason !== 'server') this.res.destroy();
+    if (reason === 'client' || reason === 'slow') this.res.destroy();
     else if (!this.res.writableEnded) this.res.end();
     this.context.onClose(this, reason);
   }

@@ -31,25 +31,35 @@ export function createHub() {
       return size;
     },
     /**
-     * Hands a message to its recipients' streams. Framed and encoded once: fan-out costs one
-     * socket write per stream and allocates nothing per stream.
+     * Hands a message to every stream it is for; returns how many streams that is. Framed and
+     * encoded once: fan-out costs one socket write per stream and allocates nothing per stream.
      */
-    deliver(event: StoredEvent) {
+    deliver(event: StoredEvent): number {
       if (event.recipient === BROADCAST) {
-        if (size === 0) return;
+        // Counted first: a stream too slow to take it leaves during the loop.
+        const streams = size;
+        if (streams === 0) return 0;
         const frame = formatStoredEvent(event);
         for (const set of byUser.values()) for (const connection of set) connection.deliver(event, frame);
-        return;
+        return streams;
       }
       const hash = event.recipient.indexOf('#');
       // A topic (`mark#account`) goes only to the user's streams that asked for it.
       const set = byUser.get(hash > 0 ? event.recipient.slice(0, hash) : event.recipient);
-      if (set === undefined) return;
+      if (set === undefined) return 0;
       const frame = formatStoredEvent(event);
-      if (hash > 0) {
-        for (const connection of set)
-          if (connection.topic === event.recipient) connection.deliver(event, frame);
-      } else for (const connection of set) connection.deliver(event, frame);
+      if (hash <= 0) {
+        const streams = set.size;
+        for (const connection of set) connection.deliver(event, frame);
+        return streams;
+      }
+      let streams = 0;
+      for (const connection of set)
+        if (connection.topic === event.recipient) {
+          connection.deliver(event, frame);
+          streams++;
+        }
+      return streams;
     },
     /**
      * Ends the matching streams with an `auth` event so their pages go to the login form: one
@@ -81,9 +91,9 @@ export function createHub() {
           if (tokenIds.has(connection.tokenId)) connection.end('auth', { reason, redirect: '/login' });
     },
     /** Ends every stream; resolves when their last bytes are flushed. */
-    async closeAll(): Promise<void> {
+    async closeAll(reason: 'server' | 'bus-reset' = 'server'): Promise<void> {
       const all = [...byUser.values()].flatMap((set) => [...set]);
-      await Promise.all(all.map((connection) => connection.close()));
+      await Promise.all(all.map((connection) => connection.close(reason)));
     },
   };
 }

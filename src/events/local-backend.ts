@@ -34,6 +34,8 @@ export function createLocalBackend(db: Kysely<Database>, log: SqlEventLog): Even
   return {
     log,
     bus,
+    // The bus is in-process; the log's faults surface on each query.
+    available: true,
     transact,
     publish: (recipient, data) => transact((_trx, publish) => publish(recipient, data)),
     async close() {

@@ -2,9 +2,8 @@ import fp from 'fastify-plugin';
 import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/schema.ts';
-import type { Stream, StreamContext } from './connection.ts';
-import { createDeadlineQueue } from './deadlines.ts';
-import { createHeartbeatWheel } from './heartbeat-wheel.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { createHub } from './hub.ts';
 import { createLocalBackend } from './local-backend.ts';
 import {
@@ -19,6 +18,7 @@ import { createRedisBackend, defaultRedisPrefix } from './redis-backend.ts';
 import streamRoutes from './routes.ts';
 import { createSqlEventLog } from './sql-log.ts';
 import type { EventBackend, EventBus, EventLog, StoredEvent, TransactionWork } from './types.ts';
+import { registerLastEventIdLocal } from './view-locals.ts';
 
 /** How long shutdown waits for ended streams to flush their last bytes. */
 const STREAM_FLUSH_MS = 1000;
@@ -29,7 +29,9 @@ export type PublishInTransaction = (to: string, message: SseMessage) => Promise<
 export interface Events {
   /**
    * Stores a message for `to` (a username, or `*` for everyone) and delivers it to every open
-   * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input.
+   * stream, on every instance. Throws InvalidMessageError / MessageTooLargeError for bad input,
+   * and ServiceUnavailableError (503 + Retry-After) when the log cannot be reached: a message is
+   * stored or refused, never dropped.
    */
   publish(to: string, message: SseMessage): Promise<StoredEvent>;
   /**
@@ -43,7 +45,10 @@ export interface Events {
    *   truth. The other order could lose a change for every open page instead.
    */
   transaction<T>(work: (trx: Transaction<Database>, publish: PublishInTransaction) => Promise<T>): Promise<T>;
-  /** The newest event id: a page rendered now lets its stream resume from it (no render race). */
+  /**
+   * The newest event id: a page rendered now lets its stream resume from it (no render race).
+   * With Redis away, the newest id this instance has seen — a resume from it replays more, never less.
+   */
   latestId(): Promise<number>;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
   prune(): Promise<number>;
@@ -86,10 +91,14 @@ export default fp(
           prefix: config.redisKeyPrefix ?? defaultRedisPrefix(config.secretKey, config.databaseUrl),
           retention,
           onError: (err) => app.log.error({ err }, 'event bus error'),
+          // A silently dead link is found within about two heartbeats.
+          linkCheckMs: config.sseHeartbeatSeconds * 1000,
         })
       : createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
+    const counters = createStreamCounters(app.metrics);
+    app.metrics.gauge('sse_open_streams', 'Event streams open on this instance', () => hub.size);
     // A message larger than half the send-buffer cap would get every stream dropped, forever; one
     // past the log's budget or a replay's would never be replayed (every resume would reload).
     const maxMessageBytes = Math.min(
@@ -113,28 +122,18 @@ export default fp(
         app.db
           .transaction()
           .execute((trx) => work(trx, (recipient, data) => backend.publish(recipient, data))));
-    // Every stream's heartbeats, renewal prompts and expiry run off two timers in all, not two per stream.
-    const streams: StreamContext = {
-      maxBufferedBytes: config.sseMaxBufferedBytes,
-      maxPending: config.sseReplayLimit,
-      heartbeats: createHeartbeatWheel<Stream>(config.sseHeartbeatSeconds * 1000, (stream) =>
-        stream.heartbeat(),
-      ),
-      deadlines: createDeadlineQueue<Stream>((stream) => stream.schedule()),
-      onClose: (connection, reason) => {
-        hub.remove(connection);
-        app.log.debug({ username: connection.username, reason }, 'stream closed');
-      },
-    };
 
     // Session changes reach every instance (this one included) over the bus: each forgets what
     // it cached about them and ends or extends the streams concerned.
     const unsubscribe = bus.subscribe((message) => {
-      if (message.kind === 'event') return hub.deliver(message.event);
+      if (message.kind === 'event') {
+        counters.delivered.inc({}, hub.deliver(message.event));
+        return;
+      }
       if (message.kind === 'reset') {
         app.log.warn({ streams: hub.size }, 'event bus link was interrupted; streams will resume');
         app.auth.forgetCachedSessions();
-        void hub.closeAll();
+        void hub.closeAll('bus-reset');
         return;
       }
       app.auth.applyRemoteChange(message);
@@ -175,7 +174,10 @@ export default fp(
         return ended.size;
       })()
         .catch((err: unknown) => {
-          app.log.error({ err }, 'checking the sessions of open streams failed');
+          // The database being away is no bug: the streams stay open and the next check retries.
+          if (err instanceof ServiceUnavailableError)
+            app.log.warn({ err }, 'session check skipped: database unavailable');
+          else app.log.error({ err }, 'checking the sessions of open streams failed');
           return 0;
         })
         .finally(() => {
@@ -190,16 +192,29 @@ export default fp(
       log,
       bus,
       async publish(to, message) {
-        return backend.publish(to, encode(to, message));
+        const event = await backend.publish(to, encode(to, message));
+        counters.published.inc();
+        return event;
       },
-      transaction: (work) =>
-        transact((trx, publish) => work(trx, async (to, message) => publish(to, encode(to, message)))),
+      async transaction(work) {
+        let published = 0;
+        const result = await transact((trx, publish) =>
+          work(trx, async (to, message) => {
+            const event = await publish(to, encode(to, message));
+            published++;
+            return event;
+          }),
+        );
+        counters.published.inc({}, published);
+        return result;
+      },
       latestId: () => log.latestId(),
       prune: () => log.prune(),
       checkSessions,
       connectionCount: (username) => (username === undefined ? hub.size : hub.countFor(username)),
     };
     app.decorate('events', events);
+    registerLastEventIdLocal(app, events.latestId);
 
     // Retention sweep: on start, then periodically; the timer is this app's and dies with it.
     // One sweep at a time: a slow sweep must not pile up others, and close awaits the one running.
@@ -232,15 +247,39 @@ export default fp(
     app.addHook('onClose', async () => {
       clearInterval(pruneTimer);
       clearInterval(sessionTimer);
-      streams.heartbeats.close();
-      streams.deadlines.close();
       await Promise.all([pruning, checking]);
       unsubscribe();
       await backend.close();
     });
 
-    await app.register(streamRoutes, { config, hub, log, streams });
+    await app.register(streamRoutes, {
+      config,
+      hub,
+      log,
+      counters,
+      available: () => backend.available,
+    });
     if (config.publishApiKey !== null) await app.register(publishRoutes, { apiKey: config.publishApiKey });
   },
-  { name: 'events', dependencies: ['db', 'auth'] },
+  { name: 'events', dependencies: ['db', 'auth', 'metrics'] },
 );
+
+export type StreamCounters = ReturnType<typeof createStreamCounters>;
+
+function createStreamCounters(metrics: Metrics) {
+  return {
+    published: metrics.counter('sse_messages_published_total', 'Messages published through this instance'),
+    delivered: metrics.counter(
+      'sse_messages_delivered_total',
+      'Messages written to streams on this instance',
+    ),
+    replayed: metrics.counter('sse_messages_replayed_total', 'Messages replayed to resuming streams'),
+    reloads: metrics.counter('sse_reloads_total', 'Resuming streams told to reload', ['reason']),
+    opened: metrics.counter('sse_streams_opened_total', 'Event streams opened on this instance'),
+    closed: metrics.counter(
+      'sse_streams_closed_total',
+      'Event streams ended, by reason: client, slow (dropped slow client), auth (session ended), reload, bus-reset, server',
+      ['reason'],
+    ),
+  };
+}

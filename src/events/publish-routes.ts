@@ -3,15 +3,15 @@
  *
  * Model: one shared secret (PUBLISH_API_KEY) held by trusted back-end services, sent as
  * `Authorization: Bearer <key>`. The route is only registered when the key is set, so a deploy
- * that does not use it exposes nothing. Keys are compared through SHA-256 digests with
- * `timingSafeEqual` (equal lengths, constant time), so response timing reveals nothing about how
- * much of a guess was right. The body is validated by the strict TypeBox compiler (no coercion, no
+ * that does not use it exposes nothing. Keys are compared in constant time
+ * (src/web/bearer-key.ts). The body is validated by the strict TypeBox compiler (no coercion, no
  * silent removal of unknown fields): a malformed message is a 400, never half-delivered.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createBearerKeyCheck } from '../web/bearer-key.ts';
+import { errorResponse } from '../web/schemas.ts';
 import { SseMessageSchema } from './messages.ts';
 
 const PublishBody = Type.Object(
@@ -19,30 +19,57 @@ const PublishBody = Type.Object(
     to: Type.String({ minLength: 1, maxLength: 150, pattern: '^[^\\s]+$' }),
     message: SseMessageSchema,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        to: 'mark',
+        message: { html: { toasts: { content: '<div class="toast">Hi</div>', swap: 'append' } } },
+      },
+    ],
+  },
 );
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+const Published = Type.Object(
+  { id: Type.Integer({ description: 'The event id (what `Last-Event-ID` resumes after)' }) },
+  {
+    description: 'Stored and delivered to every open stream of the recipient, on every instance',
+    examples: [{ id: 42 }],
+  },
+);
 
-/** True when the request carries `Authorization: Bearer <key>`. */
-export function hasPublishKey(authorization: string | undefined, expectedDigest: Buffer): boolean {
-  const match = /^Bearer (.+)$/i.exec(authorization ?? '');
-  if (!match?.[1]) return false;
-  return timingSafeEqual(digest(match[1].trim()), expectedDigest);
-}
+const publishSchema = {
+  summary: 'Publish to users',
+  description:
+    'Other services push a message to one user (`to`: a username) or everyone (`to`: `*`). ' +
+    'Only registered when PUBLISH_API_KEY is set.',
+  tags: ['events'],
+  security: [{ publishKey: [] }],
+  body: PublishBody,
+  response: {
+    202: Published,
+    400: errorResponse('Not an SSEXI message, or a bad recipient', 'Invalid message: /html must be object'),
+    401: errorResponse('Missing or wrong key', 'Invalid API key'),
+    413: errorResponse('Larger than a stream may buffer', 'Message is 600000 bytes; the limit is 524288'),
+    503: errorResponse(
+      'Redis (the event log) is away: nothing was stored; retry after Retry-After',
+      'Service temporarily unavailable; try again shortly',
+    ),
+  },
+};
 
 export default async function publishRoutes(app: FastifyInstance, opts: { apiKey: string }) {
-  const expected = digest(opts.apiKey);
+  const hasPublishKey = createBearerKeyCheck(opts.apiKey);
 
   const requirePublishKey = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!hasPublishKey(request.headers.authorization, expected))
+    if (!hasPublishKey(request.headers.authorization))
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Invalid API key' });
   };
 
   app.post<{ Body: Static<typeof PublishBody> }>(
     '/api/events',
     {
-      schema: { body: PublishBody },
+      schema: publishSchema,
       validatorCompiler: TypeBoxValidatorCompiler,
       // Authenticate before the body is validated: strangers learn nothing about the schema.
       onRequest: requirePublishKey,

@@ -7,17 +7,25 @@
  * Pub/sub is fire-and-forget: while this instance's subscription is down it misses messages.
  * It then emits `reset` twice — when the link drops and once it is subscribed again — so every
  * stream open here closes and its client resumes from the log, which misses nothing.
+ *
+ * While Redis is away nothing is queued or hidden: publishing throws ServiceUnavailableError
+ * (503), the backend reports itself unavailable so new streams are refused until both links are
+ * back, and `latestId` answers the newest id this instance has seen (see there). A Redis that
+ * comes back empty starts a new epoch (redis-scripts.ts): resuming clients are told to reload.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
-import { APPEND_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
+import { closeRedis, FAIL_FAST_OPTIONS, guardRedis } from './redis-faults.ts';
+import { APPEND_SCRIPT, OPEN_LOG_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
 import type { BusMessage, EventBackend, EventBus, EventLog, RetentionPolicy, StoredEvent } from './types.ts';
 
 /** How long start-up waits for Redis (Fastify's own plugin timeout is 10 s). */
 const CONNECT_TIMEOUT_MS = 5000;
 
 interface ScriptCommands {
+  sseOpenLog(...args: (string | number)[]): Promise<[number, number]>;
   sseAppend(...args: (string | number)[]): Promise<number>;
   ssePruneByAge(...args: (string | number)[]): Promise<number>;
 }
@@ -28,6 +36,8 @@ export interface RedisBackendOptions {
   prefix: string;
   retention: RetentionPolicy;
   onError(error: unknown): void;
+  /** How often both links are checked for a silent death (default 15 s; the server uses its heartbeat). */
+  linkCheckMs?: number;
 }
 
 /**
@@ -51,8 +61,9 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const keys = redisKeys(options.prefix);
   const { perRecipient, bytesPerRecipient, maxAgeMs } = options.retention;
   const slack = Math.floor(perRecipient / 10);
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
-  redis.defineCommand('sseAppend', { numberOfKeys: 5, lua: APPEND_SCRIPT });
+  const redis = new Redis(options.url, FAIL_FAST_OPTIONS);
+  redis.defineCommand('sseOpenLog', { numberOfKeys: 2, lua: OPEN_LOG_SCRIPT });
+  redis.defineCommand('sseAppend', { numberOfKeys: 6, lua: APPEND_SCRIPT });
   redis.defineCommand('ssePruneByAge', { numberOfKeys: 3, lua: PRUNE_BY_AGE_SCRIPT });
   const scripts = redis as unknown as ScriptCommands;
   redis.on('error', options.onError);
@@ -66,6 +77,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   };
   let live = false;
   let closing = false;
+  /** True while the subscription is known to be in place. */
+  let subscribed = false;
   subscriber.on('message', (channel: string, payload: string) => {
     if (channel !== keys.channel) return;
     const message = decodeBusMessage(payload);
@@ -73,18 +86,27 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     else options.onError(new Error('malformed message on the event bus'));
   });
   subscriber.on('close', () => {
-    if (live && !closing) emit({ kind: 'reset' });
+    const wasSubscribed = subscribed;
+    subscribed = false;
+    if (live && !closing && wasSubscribed) emit({ kind: 'reset' });
   });
   subscriber.on('ready', () => {
     if (!live || closing) return;
-    subscriber.subscribe(keys.channel).then(() => emit({ kind: 'reset' }), options.onError);
+    subscriber.subscribe(keys.channel).then(() => {
+      emit({ kind: 'reset' });
+      subscribed = true;
+    }, options.onError);
   });
   // Both clients retry forever once running; at start-up an unreachable Redis is a clear error.
   let timer: NodeJS.Timeout | undefined;
   let onError: ((error: Error) => void) | undefined;
+  const ready = new Promise<void>((resolve) => {
+    if (redis.status === 'ready') resolve();
+    else redis.once('ready', () => resolve());
+  });
   try {
     await Promise.race([
-      subscriber.subscribe(keys.channel),
+      Promise.all([subscriber.subscribe(keys.channel), ready]),
       new Promise((_, reject) => {
         const fail = (detail: string) => reject(new Error(`REDIS_URL: cannot reach Redis (${detail})`));
         onError = (error) => fail(error.message);
@@ -100,27 +122,98 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     clearTimeout(timer);
     if (onError) subscriber.off('error', onError);
   }
-  live = true;
 
-  const latestId = async () => Number((await redis.get(keys.seq)) ?? 0);
+  /**
+   * The newest id this instance has seen. While Redis is away a page is rendered with it: it can
+   * only be older than the truth, so the page's stream replays more (what it already shows is
+   * applied again), never less; and should Redis come back empty, it is below the new epoch, so
+   * the page reloads.
+   */
+  let newestSeen = 0;
+  const see = (id: number) => {
+    if (id > newestSeen) newestSeen = id;
+  };
+  /** The newest id, opening a new log (epoch) first if Redis holds none. */
+  const openLog = async () => {
+    const [latest] = await scripts.sseOpenLog(keys.seq, keys.epoch);
+    see(Number(latest));
+    return Number(latest);
+  };
+  try {
+    await guardRedis(openLog);
+  } catch (error) {
+    subscriber.disconnect();
+    redis.disconnect();
+    throw error;
+  }
+  live = true;
+  subscribed = true;
+  handlers.add((message) => {
+    if (message.kind === 'event') see(message.event.id);
+  });
+
+  // A link can die silently (a partition drops packets: no reset, no answer). The subscriber
+  // would then starve this instance's streams until TCP gives up, hours later. So each link is
+  // pinged every check; one that does not answer in time is dropped and reconnected, which ends
+  // the streams here (reset) and refuses new ones until Redis answers again.
+  const linkCheckMs = options.linkCheckMs ?? 15_000;
+  const pingTimeoutMs = Math.max(1000, Math.min(linkCheckMs, 5000));
+  const pinging = new Set<Redis>();
+  const linkCheck = setInterval(() => {
+    for (const client of [subscriber, redis]) {
+      if (client.status !== 'ready' || pinging.has(client)) continue;
+      pinging.add(client);
+      let timer: NodeJS.Timeout | undefined;
+      Promise.race([
+        client.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer to PING')), pingTimeoutMs);
+        }),
+      ])
+        .catch((error: unknown) => {
+          if (closing) return;
+          options.onError(new Error(`Redis link silent; reconnecting (${String(error)})`));
+          client.disconnect(true);
+        })
+        .finally(() => {
+          clearTimeout(timer);
+          pinging.delete(client);
+        });
+    }
+  }, linkCheckMs);
+  linkCheck.unref();
+
+  const latestId = async () => {
+    if (redis.status !== 'ready') return newestSeen;
+    try {
+      return await guardRedis(openLog);
+    } catch (error) {
+      if (error instanceof ServiceUnavailableError) return newestSeen;
+      throw error;
+    }
+  };
 
   const log: EventLog = {
     async append(recipient, data) {
       const createdAt = Date.now();
-      const id = await scripts.sseAppend(
-        keys.seq,
-        keys.stream(recipient),
-        keys.horizons,
-        keys.recipients,
-        keys.bytes,
-        recipient,
-        data,
-        createdAt,
-        perRecipient,
-        slack,
-        keys.channel,
-        bytesPerRecipient,
+      const id = await guardRedis(() =>
+        scripts.sseAppend(
+          keys.seq,
+          keys.stream(recipient),
+          keys.horizons,
+          keys.recipients,
+          keys.bytes,
+          keys.epoch,
+          recipient,
+          data,
+          createdAt,
+          perRecipient,
+          slack,
+          keys.channel,
+          bytesPerRecipient,
+        ),
       );
+      see(Number(id));
       return { id: Number(id), recipient, data, createdAt };
     },
 
@@ -129,8 +222,11 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       const multi = redis.multi();
       for (const recipient of recipients)
         multi.xrange(keys.stream(recipient), `${afterId + 1}-0`, '+', 'COUNT', limit + 1);
-      multi.hmget(keys.horizons, ...recipients).get(keys.seq);
-      const results = (await multi.exec()) ?? [];
+      multi
+        .hmget(keys.horizons, ...recipients)
+        .get(keys.seq)
+        .get(keys.epoch);
+      const results = (await guardRedis(() => multi.exec())) ?? [];
       const value = (i: number): unknown => {
         const [error, result] = results[i] ?? [new Error('missing reply')];
         if (error) throw error;
@@ -141,10 +237,14 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
         .sort((a, b) => a.id - b.id)
         .slice(0, limit + 1);
       const horizons = value(recipients.length) as (string | null)[];
+      const latest = Number(value(recipients.length + 1) ?? 0);
+      see(latest);
       return {
         events,
         prunedThrough: Math.max(0, ...horizons.map((h) => Number(h ?? 0))),
-        latestId: Number(value(recipients.length + 1) ?? 0),
+        latestId: latest,
+        // A log written before epochs existed has none: its ids are all from one log.
+        epoch: Number(value(recipients.length + 2) ?? 0),
       };
     },
 
@@ -154,22 +254,23 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       // Count is enforced on every append; age needs a sweep.
       const cutoff = Date.now() - maxAgeMs;
       let dropped = 0;
-      for (const recipient of await redis.smembers(keys.recipients))
+      for (const recipient of await guardRedis(() => redis.smembers(keys.recipients)))
         dropped += Number(
-          await scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, keys.bytes, recipient, cutoff),
+          await guardRedis(() =>
+            scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, keys.bytes, recipient, cutoff),
+          ),
         );
       return dropped;
     },
 
     async close() {
-      // quit() waits for pending replies; disconnect() if the server is already gone.
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 
   const bus: EventBus = {
     async publish(message) {
-      await redis.publish(keys.channel, encodeBusMessage(message));
+      await guardRedis(() => redis.publish(keys.channel, encodeBusMessage(message)));
     },
     subscribe(handler) {
       handlers.add(handler);
@@ -177,14 +278,18 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     },
     async close() {
       closing = true;
+      clearInterval(linkCheck);
       handlers.clear();
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await closeRedis(subscriber);
     },
   };
 
   return {
     log,
     bus,
+    get available() {
+      return subscribed && redis.status === 'ready';
+    },
     // The append script publishes on the channel itself, atomically with the append.
     publish: (recipient, data) => log.append(recipient, data),
     async close() {

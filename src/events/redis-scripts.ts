@@ -3,6 +3,8 @@
  * argument for scale-out: one script takes the next id, appends to the recipient's stream,
  * trims it and PUBLISHes — so ids, stream order and pub/sub order are one and the same, whichever
  * instance published. Stream entry ids are `<id>-0`, which keeps the SSE id a plain integer.
+ * Ids pass through Lua as strings (`string.format('%d')`): Lua prints numbers past 10^14 in
+ * exponent form.
  *
  * Trimming is exact rather than `MAXLEN ~`: Redis 7 does not record what `~` trimmed (its
  * `max-deleted-entry-id` only follows XDEL), and a resume must know exactly whether it lost a
@@ -14,14 +16,41 @@
  * oldest entries in the same script, exactly like the count. (Logs written before the budget
  * existed are counted from their next append on; the total never goes below zero, and their older
  * entries leave with age.)
+ *
+ * Epochs: Redis may come back from a restart or failover *empty* (no persistence, a lost
+ * volume). A client's Last-Event-ID then names a message of a log that no longer exists, and
+ * had the new log simply restarted at 1, an old id would soon look like a valid position in it
+ * and a resume would silently skip the new log's first messages. So whenever the log is
+ * (re)created, its counter starts from Redis's own clock — seconds × 10^5 plus the 10-µs units
+ * of the current second — and that start is recorded as the log's epoch. Every id of a new log
+ * is then above every id of an older one (unless the older one averaged more than 100,000
+ * messages a second over its whole life), and a resume from below the epoch is told to reload.
+ * (Centrifugo keeps an epoch string beside each offset; doing it inside the number keeps SSE
+ * ids plain integers — what SSEXI.js, `sx-last-id` and the SQL log use — at 15 digits until
+ * the year 2286.) The server's clock, not the instances', so their skew cannot matter.
  */
 
+/** Lua prelude, KEYS[1] = seq, KEYS[epochKey] = epoch: creates the log's counter and epoch if missing. */
+const openLog = (epochKey: number) => `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local now = redis.call('TIME')
+  local start = now[1] .. string.format('%05d', math.floor(tonumber(now[2]) / 10))
+  redis.call('SET', KEYS[1], start)
+  redis.call('SET', KEYS[${epochKey}], start)
+end
+`;
+
+/** KEYS: seq, epoch. Returns { newest id, epoch }, opening the log if Redis holds none. */
+export const OPEN_LOG_SCRIPT = `${openLog(2)}
+return {tonumber(redis.call('GET', KEYS[1])), tonumber(redis.call('GET', KEYS[2]) or '0')}
+`;
+
 /**
- * KEYS: seq, stream, horizons, recipients, bytes.
+ * KEYS: seq, stream, horizons, recipients, bytes, epoch.
  * ARGV: recipient, data, createdAt, limit, slack, channel, byte budget.
  */
-export const APPEND_SCRIPT = `
-local id = redis.call('INCR', KEYS[1])
+export const APPEND_SCRIPT = `${openLog(6)}
+local id = string.format('%d', redis.call('INCR', KEYS[1]))
 local newest = id .. '-0'
 redis.call('XADD', KEYS[2], newest, 'd', ARGV[2], 't', ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[1])
@@ -44,15 +73,16 @@ if excess > tonumber(ARGV[5]) or total > budget then
     if more then start = '(' .. batch[#batch][1] end
   end
   if last then
-    local through = tonumber(string.match(last, '^(%d+)'))
-    redis.call('XTRIM', KEYS[2], 'MINID', (through + 1) .. '-0')
+    local throughText = string.match(last, '^(%d+)')
+    local through = tonumber(throughText)
+    redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', through + 1) .. '-0')
     local current = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-    if through > current then redis.call('HSET', KEYS[3], ARGV[1], through) end
+    if through > current then redis.call('HSET', KEYS[3], ARGV[1], throughText) end
     if redis.call('HINCRBY', KEYS[5], ARGV[1], -freed) < 0 then redis.call('HSET', KEYS[5], ARGV[1], 0) end
   end
 end
 redis.call('PUBLISH', ARGV[6], 'e\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
-return id
+return tonumber(id)
 `;
 
 /** KEYS: stream, horizons, bytes. ARGV: recipient, cutoff (unix ms). Drops entries older than cutoff. */
@@ -80,17 +110,18 @@ while true do
   start = '(' .. batch[#batch][1]
 end
 if not lastOld then return 0 end
-local last = tonumber(string.match(lastOld, '^(%d+)'))
+local last = string.match(lastOld, '^(%d+)')
 local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if last > current then redis.call('HSET', KEYS[2], ARGV[1], last) end
+if tonumber(last) > current then redis.call('HSET', KEYS[2], ARGV[1], last) end
 if redis.call('HINCRBY', KEYS[3], ARGV[1], -freed) < 0 then redis.call('HSET', KEYS[3], ARGV[1], 0) end
-return redis.call('XTRIM', KEYS[1], 'MINID', (last + 1) .. '-0')
+return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', tonumber(last) + 1) .. '-0')
 `;
 
 /** The Redis keys of one deployment's log and bus. */
 export function redisKeys(prefix: string) {
   return {
     seq: `${prefix}seq`,
+    epoch: `${prefix}epoch`,
     horizons: `${prefix}horizons`,
     bytes: `${prefix}bytes`,
     recipients: `${prefix}recipients`,

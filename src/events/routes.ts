@@ -1,23 +1,87 @@
+import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { SESSION_REFRESH_URL } from '../auth/api-routes.ts';
 import { currentUser } from '../auth/plugin.ts';
-import { SESSION_REFRESH_URL } from '../auth/routes.ts';
 import type { Config } from '../config.ts';
-import { createSseConnection, type StreamContext } from './connection.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
+import { errorResponse, SIGNED_IN } from '../web/schemas.ts';
+import { type CloseReason, createSseConnection, type Stream, type StreamContext } from './connection.ts';
+import { createDeadlineQueue } from './deadlines.ts';
 import { formatEvent } from './format.ts';
+import { createHeartbeatWheel } from './heartbeat-wheel.ts';
 import type { Hub } from './hub.ts';
+import type { StreamCounters } from './plugin.ts';
 import { readReplay } from './replay.ts';
 import { BROADCAST, type EventLog } from './types.ts';
 
 const StreamParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }) });
 const StreamQuery = Type.Object({
-  lastEventId: Type.Optional(Type.String({ maxLength: 32 })),
+  lastEventId: Type.Optional(
+    Type.String({ maxLength: 32, description: 'Resume after this id (the `Last-Event-ID` header wins)' }),
+  ),
   /**
    * A page's own channel besides the user's: `?topic=account` also carries messages published to
    * `<username>#account` (the account page's live lists), which other pages never receive.
    */
-  topic: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' })),
+  topic: Type.Optional(
+    Type.String({
+      pattern: '^[a-z][a-z0-9-]{0,31}$',
+      description:
+        "Also receive this page's own channel: `account` carries the account page's live sessions and security activity (published to `<username>#account`)",
+    }),
+  ),
 });
+
+const STREAM_DESCRIPTION = `The user's Server-Sent Events. Each message is one event: \`id: <monotonic id>\` and
+\`data: <one JSON object>\` in the SSEXI format — \`{"html": {"<element id>": "<html>" | {"content": "<html>",
+"swap": "inner|outer|append|prepend|before|after|remove|morph"}}, "js": {"exec": "<code>", "<name>": <value>}}\`
+(the schema is the \`message\` of \`POST /api/events\`).
+
+Resume: send \`Last-Event-ID\` (or \`?lastEventId=\`) and every message after that id is replayed in
+order, then the stream goes live. Control events: \`event: auth\` (\`{"reason": "logout|logout-all|expired|revoked|removed|password-changed",
+"redirect": "/login"}\`) ends the stream when its session ends; \`event: reload\` (\`{"reason": "replay-gap|log-reset"}\`)
+when the missed messages are no longer kept or the id is from a log that no longer exists; \`event: renew\` (\`{"url": "/api/session/refresh"}\`) once the
+session is past half its life, so a page that only holds a stream can renew it (SSEXI.js posts to the URL).
+\`retry:\` is sent on open and a comment line every SSE_HEARTBEAT_SECONDS.`;
+
+const streamSchema = {
+  summary: 'The event stream',
+  description: STREAM_DESCRIPTION,
+  tags: ['events'],
+  security: SIGNED_IN,
+  params: StreamParams,
+  querystring: StreamQuery,
+  headers: Type.Object({
+    'last-event-id': Type.Optional(Type.String({ description: 'Resume after this id' })),
+  }),
+  response: {
+    200: {
+      description: 'The stream (never compressed or cached)',
+      headers: {
+        'cache-control': { type: 'string', description: '`no-cache, no-transform`' },
+        'x-accel-buffering': { type: 'string', description: '`no`: proxies pass events through at once' },
+      },
+      content: {
+        'text/event-stream': {
+          schema: {
+            type: 'string',
+            examples: [
+              'retry: 2000\n\nid: 42\ndata: {"html":{"course-list":{"content":"<li>…</li>","swap":"append"}}}\n\n',
+            ],
+          },
+        },
+      },
+    },
+    401: errorResponse('No valid credential', 'Not authenticated'),
+    403: errorResponse('`username` is not the caller', 'Forbidden'),
+    429: errorResponse('Too many open streams for this user (see Retry-After)', 'Too many open streams'),
+    503: errorResponse(
+      'This instance cannot follow the event bus right now (Redis away): retry after Retry-After',
+      'Service temporarily unavailable; try again shortly',
+    ),
+  },
+};
 
 /** Headers every proxy and CDN understands as "stream this, do not buffer, transform or cache". */
 const SSE_HEADERS = {
@@ -37,21 +101,48 @@ export function parseLastEventId(header: unknown, query: unknown): number | null
   return Number(raw);
 }
 
+/** Names this process in stream log lines, so lines from many instances can be told apart. */
+const INSTANCE = `${hostname()}:${process.pid}`;
+
 export default async function streamRoutes(
   app: FastifyInstance,
-  opts: { config: Config; hub: Hub; log: EventLog; streams: StreamContext },
+  opts: { config: Config; hub: Hub; log: EventLog; counters: StreamCounters; available: () => boolean },
 ) {
-  const { config, hub, log, streams } = opts;
+  const { config, hub, log, counters } = opts;
+  // Every stream's heartbeats, renewal prompts and expiry run off two timers in all, not two per
+  // stream, and one close handler serves them all: a stream carries only its own facts.
+  const streams: StreamContext = {
+    maxBufferedBytes: config.sseMaxBufferedBytes,
+    maxPending: config.sseReplayLimit,
+    heartbeats: createHeartbeatWheel<Stream>(config.sseHeartbeatSeconds * 1000, (stream) =>
+      stream.heartbeat(),
+    ),
+    deadlines: createDeadlineQueue<Stream>((stream) => stream.schedule()),
+    onClose(connection, reason: CloseReason) {
+      hub.remove(connection);
+      counters.closed.inc({ reason });
+      const stream = connection as Stream;
+      const durationMs = Date.now() - stream.openedAt;
+      stream.log.info({ user: stream.username, instance: INSTANCE, durationMs, reason }, 'stream closed');
+    },
+  };
+  app.addHook('onClose', async () => {
+    streams.heartbeats.close();
+    streams.deadlines.close();
+  });
 
   app.get<{ Params: Static<typeof StreamParams>; Querystring: Static<typeof StreamQuery> }>(
     '/protected/events/:username',
-    { schema: { params: StreamParams, querystring: StreamQuery }, preHandler: app.requireApiUser },
+    { schema: streamSchema, preHandler: app.requireApiUser },
     async (request, reply) => {
       const user = currentUser(request);
       if (request.params.username !== user.username) return reply.code(403).send({ error: 'Forbidden' });
       if (hub.countFor(user.username) >= config.sseMaxStreamsPerUser) {
         return reply.code(429).header('retry-after', '10').send({ error: 'Too many open streams' });
       }
+      // Without its bus this instance would miss live messages: the client retries (another
+      // instance, or this one once Redis is back) and resumes from its last id.
+      if (!opts.available()) throw new ServiceUnavailableError('redis', { retryAfterSeconds: 2 });
       // HEAD (which Fastify routes here too) asks what a GET would answer: say so and end, rather
       // than open a stream nobody reads that holds one of the user's slots until the client leaves.
       if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send();
@@ -77,9 +168,12 @@ export default async function streamRoutes(
             capMs: user.session.absoluteExpiresAt * 1000,
             url: SESSION_REFRESH_URL,
           },
+          log: request.log,
         },
         streams,
       );
+      counters.opened.inc();
+      request.log.info({ user: user.username, instance: INSTANCE, lastEventId: requested }, 'stream opened');
       // Join the hub first, then read history: anything published meanwhile is queued and
       // de-duplicated by id, so the replay→live hand-over has no gap and no repeat.
       hub.add(connection);
@@ -91,11 +185,19 @@ export default async function streamRoutes(
           maxBytes: config.sseReplayMaxBytes,
           batchSize: REPLAY_BATCH_SIZE,
         });
-        if (plan.kind === 'reload') connection.end('reload', { reason: plan.reason });
-        else connection.goLive(plan.events);
+        if (plan.kind === 'reload') {
+          counters.reloads.inc({ reason: plan.reason });
+          connection.end('reload', { reason: plan.reason });
+        } else {
+          counters.replayed.inc({}, plan.events.length);
+          connection.goLive(plan.events);
+        }
       } catch (err) {
-        request.log.error({ err }, 'replay failed');
-        connection.close();
+        // The client retries and resumes from the same id; a dependency away is no bug.
+        if (err instanceof ServiceUnavailableError)
+          request.log.warn({ err }, 'replay failed: dependency unavailable');
+        else request.log.error({ err }, 'replay failed');
+        void connection.close();
       }
     },
   );

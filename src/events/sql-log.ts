@@ -202,6 +202,8 @@ export function createSqlEventLog(
         })),
         prunedThrough: Number(horizon?.id ?? 0),
         latestId: await latestId(),
+        // The database is the system of record: its log is never recreated under a running app.
+        epoch: 0,
       };
     },
 

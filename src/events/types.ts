@@ -26,6 +26,11 @@ export interface ReplayWindow {
   prunedThrough: number;
   /** The newest id the log has issued, 0 when none. */
   latestId: number;
+  /**
+   * Ids of this log are above it; a resume point below it names a message of an older log
+   * (Redis came back empty), so the client must reload. 0 for logs that are never recreated.
+   */
+  epoch: number;
 }
 
 /**
@@ -71,6 +76,11 @@ export type BusMessage =
 export interface EventBackend {
   readonly log: EventLog;
   readonly bus: EventBus;
+  /**
+   * False while the bus cannot deliver (its link is down): streams opened now would miss
+   * messages, so they are refused (503) and clients retry. Database faults show up per query.
+   */
+  readonly available: boolean;
   publish(recipient: string, data: string): Promise<StoredEvent>;
   /**
    * Runs `work` in one database transaction in which the messages it publishes are stored with

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 
 /**
  * The one place errors become HTTP, for every error a request can meet: the app's own, Fastify's
@@ -8,6 +9,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
  * - 4xx: the app's own errors keep their messages, written for clients; validation errors say
  *   which field broke which rule. Fastify's and Node's messages may quote the request (a URL, a
  *   content type, a JSON fragment), so those get the status text instead: input is never echoed.
+ * - a dependency that is away (ServiceUnavailableError: the database, Redis) is a 503 with
+ *   `Retry-After` and a fixed message, logged without a stack: it is no bug.
  * - anything else is logged with its stack and answered with a generic 500: no internals leave.
  * API routes and clients that do not ask for HTML get JSON `{error}`; browsers get a page. The
  * security headers are on the reply from its first hook, so every answer carries them.
@@ -17,6 +20,14 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     // A header value Node refused to write would fail this answer too (a 500 from Fastify's
     // fallback, quoting Node's message).
     dropUnwritableHeaders(reply);
+    if (error instanceof ServiceUnavailableError) {
+      request.log.warn(
+        { dependency: error.dependency, cause: String(error.cause) },
+        'dependency unavailable',
+      );
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendError(request, reply, 503, error.message);
+    }
     const status = error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 500 || status < 400) {
       request.log.error({ err: error }, 'request failed');

@@ -29,13 +29,15 @@ test('anonymous visitors are sent to log in; the page shows the user, the sessio
   const html = await response.text();
   assert.match(html, /id="account-username">mark</);
   assert.match(html, /sx-connect="\/protected\/events\/mark\?topic=account"/);
-  const items = html.match(/<li id="session-[^"]+" class="session[^"]*">/g) ?? [];
+  const items = html.match(/<li id="session-[^"]+" class="list-item session[^"]*"/g) ?? [];
   assert.equal(items.length, 2);
   assert.equal((html.match(/This device/g) ?? []).length, 1);
   assert.match(html, /Safari on macOS/);
   assert.equal((html.match(/>Revoke</g) ?? []).length, 1, 'every session but this one has a revoke button');
   // Newest first: this sign-in, the failed one, the first sign-in.
-  const activity = [...html.matchAll(/<li id="activity-\d+"><strong>([^<]+)</g)].map((m) => m[1]);
+  const activity = [...html.matchAll(/<li id="activity-\d+"[^>]*>.*?class="list-item-title">([^<]+)</g)].map(
+    (m) => m[1],
+  );
   assert.deepEqual(activity, ['Signed in', 'Failed sign-in (wrong password)', 'Signed in']);
   for (const form of ['email-form', 'password-form', 'revoke-others-form', 'delete-form'])
     assert.match(html, new RegExp(`id="${form}">\\s*<input type="hidden" name="_csrf" value="[^"]+"`), form);
@@ -58,12 +60,12 @@ test('a session started or ended elsewhere, and new activity, reach the account 
   const [sessionPush, signInPush] = await account.take(2);
   const appended = JSON.parse(sessionPush?.data ?? '{}').html['session-list'];
   assert.equal(appended.swap, 'append');
-  assert.match(appended.content, /^<li id="session-[0-9a-f-]+" class="session">/);
+  assert.match(appended.content, /^<li id="session-[0-9a-f-]+" class="list-item session"/);
   assert.match(appended.content, /Firefox on Linux/);
   assert.doesNotMatch(appended.content, /This device|name="_csrf"/);
   const prepended = JSON.parse(signInPush?.data ?? '{}').html['activity-list'];
   assert.equal(prepended.swap, 'prepend');
-  assert.match(prepended.content, /^<li id="activity-\d+"><strong>Signed in</);
+  assert.match(prepended.content, /^<li id="activity-\d+"[^>]*>.*?class="list-item-title">Signed in</);
 
   await login(url, 'mark', 'wrong password', 'curl/8.0');
   const failed = JSON.parse((await account.next()).data).html['activity-list'];
@@ -91,7 +93,7 @@ test('only the newest 20 activity entries are shown; the one pushed past them le
   const token = await apiToken(url, 'luke', 'pass456');
   const browser = await new Browser(url).login('luke', 'pass456');
   const html = await (await browser.fetch('/account')).text();
-  const ids = [...html.matchAll(/<li id="(activity-\d+)">/g)].map((m) => m[1]);
+  const ids = [...html.matchAll(/<li id="(activity-\d+)"/g)].map((m) => m[1]);
   assert.equal(ids.length, 20);
   const account = await openSse(`${url}/protected/events/luke?topic=account`, {
     cookie: browser.cookieHeader,
@@ -148,18 +150,23 @@ test('every account form refuses a missing or forged CSRF token and changes noth
 });
 
 test('the email form: a bad address re-renders the page (400); a good one sends the link and says so', async (t) => {
-  const { url } = await startApp(t);
+  const { url, app } = await startApp(t);
   const browser = await new Browser(url).login();
+  const published = await app.events.publish('mark', { js: { before: 1 } });
   const bad = await navigatePost(browser, '/account/email', { email: 'not an address' }, '/account');
   assert.equal(bad.status, 400);
   assert.match(bad.body, /id="email-error">This is not an email address/);
   assert.match(bad.body, /value="not an address"/, 'what was typed is kept');
+  assert.match(bad.body, /<input [^>]*id="email"[^>]* autofocus aria-invalid="true"/, 'focus on the field');
+  // The page again is a live page too: it resumes from the newest id, not from "now".
+  const lastId = Number(/sx-last-id="(\d+)"/.exec(bad.body)?.[1]);
+  assert.ok(lastId >= published.id, `sx-last-id ${lastId} >= ${published.id}`);
   const good = await navigatePost(browser, '/account/email', { email: 'Mark@Example.com' }, '/account');
   assert.equal(good.status, 303);
   assert.equal(good.location, '/account?notice=email-sent');
   const page = await (await browser.fetch('/account?notice=email-sent')).text();
   assert.match(page, /We sent a confirmation link/);
-  assert.match(page, /id="account-email">mark@example.com <span class="badge warn">not verified/);
+  assert.match(page, /id="account-email">mark@example.com <span class="badge badge-warning">not verified/);
   // Revoking a session that is not one's own, by the form, is a 404 too.
   const foreign = await apiToken(url, 'luke', 'pass456');
   const id = JSON.parse(Buffer.from(foreign.split('.')[1] ?? '', 'base64url').toString()).jti as string;
@@ -171,11 +178,11 @@ test('link pages without a token, or with a bad one, say the link is invalid', a
   const { url } = await startApp(t);
   const verify = await fetch(`${url}/verify-email`);
   assert.equal(verify.status, 200);
-  assert.match(await verify.text(), /id="verify-error">This link is invalid, used or expired/);
+  assert.match(await verify.text(), /id="verify-error"[\s\S]*?This link is invalid, used or expired/);
   for (const path of ['/reset-password', '/reset-password?token=made-up']) {
     const reset = await fetch(`${url}${path}`);
     assert.equal(reset.status, 400, path);
-    assert.match(await reset.text(), /id="reset-error">This link is invalid, used or expired/);
+    assert.match(await reset.text(), /id="reset-error"[\s\S]*?This link is invalid, used or expired/);
   }
   const browser = new Browser(url);
   const used = await navigatePost(

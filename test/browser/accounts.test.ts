@@ -48,7 +48,16 @@ test('signing up through the form lands on the live page, signed in', { skip: sk
   assert.match((await tab.page.textContent('#password-error')) ?? '', /commonly used/);
   assert.equal(await tab.page.inputValue('input[name=username]'), 'alice');
   assert.equal(await tab.page.inputValue('input[name=password]'), '');
-  assert.equal(await tab.page.getAttribute('input[name=password]', 'aria-describedby'), 'password-error');
+  assert.match(
+    (await tab.page.getAttribute('input[name=password]', 'aria-describedby')) ?? '',
+    /(^| )password-error$/,
+  );
+  assert.equal(await tab.page.getAttribute('input[name=password]', 'aria-invalid'), 'true');
+  assert.equal(
+    await tab.page.evaluate(() => document.activeElement?.getAttribute('name')),
+    'password',
+    'focus is on the refused field, so its error is read out',
+  );
   await tab.page.fill('input[name=password]', 'correct horse battery');
   await tab.page.fill('input[name=password_confirm]', 'correct horse battery');
   await Promise.all([
@@ -86,7 +95,7 @@ test('revoking a session on the account page sends that browser to the login pag
   await phonePage.page.waitForURL(`${app.url}/login`);
   await account.page.waitForFunction(() => document.querySelectorAll('#session-list li').length === 2);
   await account.page.waitForFunction(() =>
-    [...document.querySelectorAll('#activity-list li strong')].some(
+    [...document.querySelectorAll('#activity-list .list-item-title')].some(
       (el) => el.textContent === 'Session revoked',
     ),
   );
@@ -123,4 +132,63 @@ test('a page left open across a session renewal keeps its stream and keeps recei
   await tab.page.goto(`${app.url}/account`);
   assert.equal(tab.page.url(), `${app.url}/account`);
   await cleanConsole(tab);
+});
+
+test('the account page shows and announces what happens: live sessions, a form’s outcome, a refused field', {
+  skip: skipReason,
+}, async (t) => {
+  await built;
+  const app = await startApp(t);
+  const context = await newContext(browser(), t);
+  await logIn(context, app.url);
+  const account = await openPage(context, `${app.url}/account`);
+  const { page } = account;
+  await account.waitForEvent('connected');
+  const politeText = (selector: string) =>
+    page.evaluate((s) => {
+      const el = document.querySelector(s);
+      const live = el?.closest('[aria-live=polite], [role=status]');
+      return live ? (el?.textContent?.trim() ?? '') : null;
+    }, selector);
+
+  // A sign-in elsewhere: its row arrives and a toast (a polite live region) says so.
+  await page.request.post(`${app.url}/api/login`, {
+    data: { username: 'mark', password: 'pass123' },
+    headers: { 'user-agent': 'curl/8.0' },
+  });
+  await page.locator('.toast', { hasText: 'Session “curl” added' }).waitFor();
+  assert.equal(await politeText('.toast .toast-text'), 'Session “curl” added');
+
+  // "Log out other sessions" (sx-post): its status line says it is done, the row leaves live.
+  await page.click('#revoke-others-form button[type=submit]');
+  await page.locator('#revoke-others-status', { hasText: 'Every other session has ended.' }).waitFor();
+  assert.equal(await politeText('#revoke-others-status'), 'Every other session has ended.');
+  await page.locator('.toast', { hasText: 'Session “curl” removed' }).waitFor();
+  assert.equal(await page.locator('#session-list li').count(), 1);
+
+  // A refused password change: the page again, focus on the field, its error tied to it.
+  await page.fill('#current-password', 'not my password');
+  await page.fill('#new-password', 'a long new passphrase');
+  await page.fill('#new-password-confirm', 'a long new passphrase');
+  await page.click('#password-form button[type=submit]');
+  await page.locator('#current-password-error:not([hidden])').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'current-password');
+  assert.equal(await page.getAttribute('#current-password', 'aria-invalid'), 'true');
+  assert.match(
+    (await page.getAttribute('#current-password', 'aria-describedby')) ?? '',
+    /current-password-error/,
+  );
+
+  // Accepted: the page opens with focus on the notice, so it is read first.
+  await page.fill('#current-password', 'pass123');
+  await page.fill('#new-password', 'a long new passphrase');
+  await page.fill('#new-password-confirm', 'a long new passphrase');
+  await Promise.all([
+    page.waitForURL(`${app.url}/account?notice=password-changed`),
+    page.click('#password-form button[type=submit]'),
+  ]);
+  await page.locator('#account-notice').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'account-notice');
+  assert.match((await politeText('#account-notice')) ?? '', /Your password was changed/);
+  await cleanConsole(account, /status of (400|401)/);
 });

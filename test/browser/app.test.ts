@@ -91,7 +91,7 @@ test('a course added in one tab appears live in both; logging out in one sends t
     js: { exec: "document.body.dataset.pushed = 'yes'" },
     html: {
       'course-list': {
-        content: '<ul id="course-list"><li id="course-999"><span>Morphed</span></li></ul>',
+        content: '<ul class="list"><li id="course-99"><span class="list-item-title">Morphed</span></li></ul>',
         swap: 'morph',
       },
     },

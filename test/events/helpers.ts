@@ -16,6 +16,28 @@ export function openStream(
   return openSse(new URL(path, base).href, headers);
 }
 
+/**
+ * Opens a stream the way a reconnecting client does: a 502/503/504 (no event bus on this
+ * instance right now, or a proxy with no instance to reach) is retried after a short pause, up
+ * to `attempts` times.
+ */
+export async function openStreamRetrying(
+  base: string,
+  token: string,
+  username: string,
+  resume?: { lastEventId: string | number },
+  attempts = 100,
+): Promise<SseClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openStream(base, token, username, resume);
+    } catch (error) {
+      if (attempt >= attempts || !(error instanceof Error) || !/got 50[234]/.test(error.message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** Bearer tokens for the demo users. */
 export async function demoTokens(base: string): Promise<{ mark: string; luke: string }> {
   const [mark, luke] = await Promise.all([

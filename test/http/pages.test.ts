@@ -34,9 +34,10 @@ test('GET /login shows the form with a CSRF field; once logged in it redirects t
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const html = await page.text();
-  assert.match(html, /<form method="post" action="\/login"/);
-  assert.match(html, /name="username"/);
-  assert.match(html, /type="password" name="password"/);
+  assert.match(html, /<form [^>]*method="post" action="\/login"/);
+  assert.match(html, /<label class="label" for="field-username">Username<\/label>/);
+  assert.match(html, /name="username"[^>]* autocomplete="username"/);
+  assert.match(html, /name="password" type="password"/);
   assert.match(html, /name="_csrf" value="[^"]+"/);
   assert.doesNotMatch(html, /id="login-error"/);
 
@@ -88,8 +89,9 @@ test('a failed login re-renders the form with one generic error and 401, and set
     const response = await browser.submit('/login', { username: username ?? '', password: password ?? '' });
     assert.equal(response.status, 401);
     const html = await response.text();
-    assert.match(html, /<p class="error" role="alert" id="login-error">Invalid username or password<\/p>/);
-    assert.match(html, new RegExp(`name="username" value="${username}"`), 'the username is kept');
+    assert.match(html, /id="login-error" role="alert">[\s\S]*?<p>Invalid username or password<\/p>/);
+    assert.match(html, new RegExp(`name="username" type="text" value="${username}"`), 'the username is kept');
+    assert.doesNotMatch(html, /name="password" [^>]*value=/, 'the password is not echoed');
     assert.ok(!response.headers.getSetCookie().some((l) => l.startsWith('access_token=')));
     assert.equal((await browser.fetch('/protected')).status, 302, 'still anonymous');
   }
@@ -112,15 +114,16 @@ test('GET /protected greets the user, lists their courses and wires the page to 
   assert.equal(response.status, 200);
   const html = await response.text();
   assert.match(html, /<h1>Hello, <span id="username">luke<\/span>!<\/h1>/);
-  assert.match(html, /<body sx-connect="\/protected\/events\/luke"/);
-  // An empty list, followed by the empty state that CSS shows while the list has no item.
+  assert.match(html, /<body sx-connect="\/protected\/events\/luke" sx-last-id="\d+"/);
+  // An empty list is still there (pushes add to it); the empty state next to it shows meanwhile.
   assert.match(
     html,
-    /<ul id="course-list"><\/ul>\s*<p class="empty" id="courses-empty">No courses yet.<\/p>/,
+    /<ul id="course-list" class="list"[^>]*><\/ul>\s*<div class="empty-state" id="courses-empty">/,
   );
-  assert.match(html, /<form sx-post="\/add_course"[^>]* action="\/add_course"/);
+  assert.match(html, /No courses yet/);
+  assert.match(html, /<form [^>]*sx-post="\/add_course"[^>]* action="\/add_course"/);
   assert.match(html, /name="course_title"/);
-  assert.match(html, /<a href="\/logout" id="logout">/);
+  assert.match(html, /<a [^>]*href="\/logout" id="logout">/);
   // The script is allowed by the page's CSP nonce, and it is really served.
   const nonce = /<script src="\/static\/ssexi\.js" nonce="([^"]+)"/.exec(html)?.[1];
   assert.ok(nonce, 'the SSEXI script tag carries a nonce');
@@ -183,12 +186,30 @@ test('/healthz and /readyz answer 200 JSON; /readyz is 503 once the database is 
 
 test('static files are served from /static/; unknown paths are 404', async (t) => {
   const { url } = await startApp(t);
-  const css = await fetch(`${url}/static/style.css`);
-  assert.equal(css.status, 200);
-  assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
-  assert.match(await css.text(), /font-family/);
+  for (const file of ['tokens.css', 'app.css']) {
+    const css = await fetch(`${url}/static/${file}`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
+  }
+  assert.match(await (await fetch(`${url}/static/app.js`)).text(), /theme/, 'the page script is built');
   assert.equal((await fetch(`${url}/static/nope.css`)).status, 404);
   const missing = await fetch(`${url}/no-such-page`, { headers: { accept: 'text/html' } });
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /Not Found/);
+});
+
+test('the shell links the live page and the account page, marking the one shown', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const nav = async (path: string) => {
+    const html = await (await browser.fetch(path)).text();
+    const links = [...html.matchAll(/<a class="nav-link" href="([^"]+)"( aria-current="page")?>([^<]+)</g)];
+    return links.map(([, href, current, label]) => `${label} ${href}${current ? ' (current)' : ''}`);
+  };
+  assert.deepEqual(await nav('/protected'), ['Courses /protected (current)', 'Account /account']);
+  assert.deepEqual(await nav('/account'), ['Courses /protected', 'Account /account (current)']);
+  assert.deepEqual(await nav('/account?notice=email-sent'), [
+    'Courses /protected',
+    'Account /account (current)',
+  ]);
 });

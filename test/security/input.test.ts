@@ -133,7 +133,7 @@ test('request headers over 16 KiB are refused with 431', async (t) => {
 
 test('static files: no traversal out of public/, no dotfiles', async (t) => {
   const { url } = await startApp(t);
-  assert.equal((await fetch(`${url}/static/style.css`)).status, 200, 'control: a real static file');
+  assert.equal((await fetch(`${url}/static/app.css`)).status, 200, 'control: a real static file');
   const publicDir = fileURLToPath(new URL('../../public/', import.meta.url));
   const dotfile = `.security-test-${randomUUID()}`;
   writeFileSync(`${publicDir}${dotfile}`, 'SECRET-DOTFILE-CONTENT');
@@ -152,7 +152,7 @@ test('static files: no traversal out of public/, no dotfiles', async (t) => {
     '/static/%c0%ae%c0%ae/package.json',
     '/static//etc/passwd',
     '/static/%2fetc%2fpasswd',
-    '/static/style.css%00.txt',
+    '/static/app.css%00.txt',
     '/static/../src/config.ts',
     '/static/../.git/config',
   ];

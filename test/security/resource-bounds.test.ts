@@ -18,8 +18,13 @@ import { courseAdder } from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse } from '../support/sse.ts';
 
-/** Small budgets keep the attack fast; the defaults (1 MiB, 512 KiB) scale it, not the shape. */
-const BUDGETS = { SSE_LOG_MAX_BYTES: '65536', SSE_REPLAY_MAX_BYTES: '32768' };
+/**
+ * Small budgets keep the attack fast; the defaults (1 MiB, 512 KiB) scale it, not the shape. A
+ * pushed course item with a 200-character title is about 2.3 KB (the page's item partial shows
+ * the title in its label, its rename field and the hidden names of its buttons): the log holds
+ * about 110 of them, a resume replays about 28.
+ */
+const BUDGETS = { SSE_LOG_MAX_BYTES: '262144', SSE_REPLAY_MAX_BYTES: '65536' };
 const LONG_TITLE = (i: number) =>
   `${String(i).padStart(4, '0')} ${'Course title padded to the maximum length. '.repeat(5)}`.slice(0, 200);
 

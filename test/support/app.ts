@@ -37,9 +37,13 @@ export function testEnv(t: TestContext, env: Record<string, string> = {}): Recor
  * Builds the real app and listens on a random loopback port; closed after the test.
  * Pass the same DATABASE_URL to a second `startApp` to model a restart or a second instance.
  */
-export async function startApp(t: TestContext, env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startApp(
+  t: TestContext,
+  env: Record<string, string> = {},
+  options: Parameters<typeof buildApp>[1] = {},
+): Promise<RunningApp> {
   const config = loadConfig(testEnv(t, env));
-  const app = await buildApp(config);
+  const app = await buildApp(config, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
