@@ -22,35 +22,41 @@ export function registerLastEventIdLocal(app: FastifyInstance, latestId: () => P
   const placeholder = `sx-last-event-id-${randomUUID()}`;
   const pending = new WeakMap<FastifyRequest, Promise<string>>();
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.user) return;
+  // Callback style: most requests (anonymous, API, streams, files) pass without a promise.
+  app.addHook('preHandler', (request, reply, done) => {
     // A form post answered with its page again (a refused field) is a page too.
     const read =
-      request.method === 'GET' || request.method === 'HEAD' ? mayBePage(request) : isNavigation(request);
-    if (!read) return;
-    pending.set(
-      request,
-      settleWithin(latestId(), LATEST_ID_WAIT_MS).then(
-        (id) => (id === null ? '' : String(id)),
-        (err: unknown) => {
-          request.log.warn({ err }, 'could not read the newest event id; the page renders without one');
-          return '';
-        },
-      ),
-    );
-    reply.locals.lastEventId = placeholder;
+      request.user !== null &&
+      (request.method === 'GET' || request.method === 'HEAD' ? mayBePage(request) : isNavigation(request));
+    if (read) {
+      pending.set(
+        request,
+        settleWithin(latestId(), LATEST_ID_WAIT_MS).then(
+          (id) => (id === null ? '' : String(id)),
+          (err: unknown) => {
+            request.log.warn({ err }, 'could not read the newest event id; the page renders without one');
+            return '';
+          },
+        ),
+      );
+      reply.locals.lastEventId = placeholder;
+    }
+    done();
   });
 
-  app.addHook('onSend', async (request, _reply, payload) => {
+  app.addHook('onSend', (request, _reply, payload, done) => {
     const id = pending.get(request);
-    if (id === undefined || typeof payload !== 'string' || !payload.includes(placeholder)) return payload;
-    return payload.replaceAll(placeholder, await id);
+    if (id === undefined || typeof payload !== 'string' || !payload.includes(placeholder))
+      return done(null, payload);
+    id.then((value) => done(null, payload.replaceAll(placeholder, value)), done);
   });
 }
 
 /** Could the answer be a page? (Not the API, not a stream, not a client asking for JSON only.) */
 function mayBePage(request: FastifyRequest): boolean {
-  if (request.url.startsWith('/api/')) return false;
+  // Static files are never pages: a signed-in browser fetching its CSS and scripts must not cost
+  // a read of the log each.
+  if (request.url.startsWith('/api/') || request.url.startsWith('/static/')) return false;
   const accept = request.headers.accept ?? '*/*';
   return accept.includes('text/html') || accept.includes('*/*');
 }

@@ -40,24 +40,32 @@ export class FormTooLargeError extends Error {
   }
 }
 
+async function readMultipartFields(request: FastifyRequest): Promise<Record<string, string | string[]>> {
+  const body: Record<string, string | string[]> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
+    if (part.valueTruncated || part.fieldnameTruncated)
+      throw new FormTooLargeError(`field ${part.fieldname}`);
+    const value = String(part.value);
+    const seen = body[part.fieldname];
+    body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return body;
+}
+
 /** Registers both body parsers and `app.csrfProtection`, which lets bearer requests through. */
 export async function registerForms(app: FastifyInstance, opts: { secure: boolean }): Promise<void> {
   await app.register(formbody);
   await app.register(multipart, { limits: MULTIPART_LIMITS });
   // Fields become `request.body` before validation, as urlencoded ones do. (Not the plugin's
   // attachFieldsToBody: it passes a value cut at fieldSize on as if whole, and reads files.)
-  app.addHook('preValidation', async (request) => {
-    if (!request.isMultipart()) return;
-    const body: Record<string, string | string[]> = {};
-    for await (const part of request.parts()) {
-      if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
-      if (part.valueTruncated || part.fieldnameTruncated)
-        throw new FormTooLargeError(`field ${part.fieldname}`);
-      const value = String(part.value);
-      const seen = body[part.fieldname];
-      body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
-    }
-    request.body = body;
+  // Callback style: requests without a multipart body (nearly all) pass without a promise.
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!request.isMultipart()) return done();
+    readMultipartFields(request).then((body) => {
+      request.body = body;
+      done();
+    }, done);
   });
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
