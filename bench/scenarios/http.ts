@@ -10,10 +10,11 @@ import { ServerProcess } from '../lib/server-process.ts';
 import { median, ratio } from '../lib/stats.ts';
 import { expectStatus, stopAll } from '../lib/targets.ts';
 import { type WrkResult, wrk } from '../lib/wrk.ts';
+import { BENCH_METRICS_KEY } from '../servers/ipc.ts';
 
 interface Probe {
   metric: string;
-  server: 'app' | 'baseline';
+  server: 'app' | 'baseline' | 'metrics';
   path: string;
   headers: Record<string, string>;
   /** The baseline probe this one is compared with. */
@@ -44,12 +45,21 @@ export async function httpScenario(options: BenchOptions): Promise<ScenarioResul
   const core = options.placement.serverCore;
   let app: ServerProcess | undefined;
   let baseline: ServerProcess | undefined;
+  // The same app with Prometheus metrics on: what the HTTP duration histogram costs.
+  let measured: ServerProcess | undefined;
   try {
-    [app, baseline] = await Promise.all([
+    [app, baseline, measured] = await Promise.all([
       ServerProcess.start('app', { core }),
       ServerProcess.start('baseline', { core }),
+      ServerProcess.start('app', {
+        core,
+        env: { BENCH_ENV: JSON.stringify({ METRICS_API_KEY: BENCH_METRICS_KEY }) },
+      }),
     ]);
     const { tokens } = await app.call('setup', { users: 1, courses: 5 });
+    const measuredToken = (await measured.call('setup', { users: 1, courses: 0 })).tokens[0];
+    const measuredBearer = { authorization: `Bearer ${measuredToken}` };
+    await expectStatus(measured, '/api/me', measuredBearer);
     const bearer = { authorization: `Bearer ${tokens[0]}` };
     // A browser sends its CSRF secret cookie back: take the one the page sets, as a browser would.
     const first = await expectStatus(app, '/protected', { cookie: `access_token=${tokens[0]}` });
@@ -84,6 +94,13 @@ export async function httpScenario(options: BenchOptions): Promise<ScenarioResul
       },
       { metric: '`GET /healthz`', server: 'app', path: '/healthz', headers: {}, against: 'hello' },
       {
+        metric: '`GET /api/me` (bearer), METRICS_API_KEY set',
+        server: 'metrics',
+        path: '/api/me',
+        headers: measuredBearer,
+        against: 'hello',
+      },
+      {
         metric: '`GET /protected` page',
         server: 'app',
         path: '/protected',
@@ -92,7 +109,8 @@ export async function httpScenario(options: BenchOptions): Promise<ScenarioResul
         target: 0.5,
       },
     ];
-    const serverOf = (probe: Probe) => (probe.server === 'app' ? app : baseline) as ServerProcess;
+    const serverOf = (probe: Probe) =>
+      (probe.server === 'app' ? app : probe.server === 'metrics' ? measured : baseline) as ServerProcess;
     if (http.warmupSeconds > 0)
       for (const probe of probes) await measure(serverOf(probe), probe, http.warmupSeconds, http.connections);
 
@@ -142,6 +160,6 @@ export async function httpScenario(options: BenchOptions): Promise<ScenarioResul
     }
     return { id: 'http', title: 'HTTP routes under wrk', rows, notes };
   } finally {
-    await stopAll([app, baseline]);
+    await stopAll([app, baseline, measured]);
   }
 }

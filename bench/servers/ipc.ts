@@ -8,6 +8,7 @@
 export const BENCH_SECRET = 'bench-secret-key-that-is-long-enough-0123456789abcdef';
 export const BENCH_PUBLISH_KEY = 'bench-publish-key-0123456789';
 export const BENCH_PASSWORD = 'bench-password-1';
+export const BENCH_METRICS_KEY = 'bench-metrics-key-0123456789';
 
 export interface SetupArgs {
   /** Accounts bench0…bench<users-1>, each logged in once. */
