@@ -1,8 +1,8 @@
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { withFaultMapping } from './faults.ts';
 import type { Database } from './schema.ts';
-import { openSqlite } from './sqlite.ts';
+import { FairSqliteDialect, openSqlite } from './sqlite.ts';
 import { parseDatabaseUrl } from './url.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -36,7 +36,7 @@ const CLIENT_TIMEOUT_MARGIN_MS = 2000;
 export function connectDatabase(url: string, options: ConnectOptions = {}): DatabaseHandle {
   const target = parseDatabaseUrl(url);
   if (target.dialect === 'sqlite') {
-    const dialect = new SqliteDialect({ database: openSqlite(target.filename) });
+    const dialect = new FairSqliteDialect({ database: openSqlite(target.filename) });
     return { dialect: 'sqlite', db: new Kysely<Database>({ dialect: withFaultMapping(dialect) }) };
   }
   const { connectTimeoutMs = 5000, statementTimeoutMs = 15_000 } = options;

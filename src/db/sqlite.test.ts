@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SqliteDatabase } from 'kysely';
-import { openSqlite } from './sqlite.ts';
+import { Kysely, type SqliteDatabase, sql } from 'kysely';
+import { FairSqliteDialect, openSqlite } from './sqlite.ts';
 
 /** Rows as plain objects (node:sqlite returns null-prototype ones). */
 const plain = (rows: Iterable<unknown>) => [...rows].map((row) => ({ ...(row as object) }));
@@ -85,4 +85,39 @@ test('a busy log is checkpointed by a worker thread, not by the connection that 
   }
   assert.ok(walBytes() < 6 * 1024 * 1024, `log of ${walBytes()} bytes after four rounds`);
   assert.deepEqual(plain(db.prepare('select count(*) as n from t').all([])), [{ n: rows }]);
+});
+
+test('queries waiting for the connection all run, in the order they asked for it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-sse-sqlite-'));
+  const db = new Kysely<{ t: { n: number } }>({
+    dialect: new FairSqliteDialect({ database: openSqlite(join(dir, 'fair.db')) }),
+  });
+  t.after(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await sql`create table t (n integer)`.execute(db);
+  const order: number[] = [];
+  // A transaction holds the connection while 200 queries line up behind it.
+  let release = () => {};
+  const held = db.transaction().execute(() => new Promise<void>((resolve) => (release = resolve)));
+  await sleep(10);
+  const waiting = Array.from({ length: 200 }, (_, n) =>
+    sql`insert into t (n) values (${n})`.execute(db).then(() => {
+      order.push(n);
+    }),
+  );
+  await sleep(10);
+  assert.deepEqual(order, [], 'nothing runs while the transaction holds the connection');
+  release();
+  await Promise.all([held, ...waiting]);
+  assert.deepEqual(
+    order,
+    Array.from({ length: 200 }, (_, n) => n),
+  );
+  const stored = await sql<{ n: number }>`select n from t order by rowid`.execute(db);
+  assert.deepEqual(
+    stored.rows.map((row) => row.n),
+    order,
+  );
 });
