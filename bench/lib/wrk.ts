@@ -10,9 +10,14 @@ export interface WrkResult {
   requests: number;
   p50Ms: number;
   p99Ms: number;
-  /** Non-2xx/3xx answers plus socket errors: any of them makes the run invalid. */
+  /** Non-2xx/3xx answers plus connect/read/write errors: any of them makes the run invalid. */
   errors: number;
+  /** Requests with no answer within wrk's timeout (TIMEOUT_SECONDS): reported, not fatal. */
+  timeouts: number;
 }
+
+/** How long wrk waits for an answer before counting a timeout. */
+const TIMEOUT_SECONDS = 10;
 
 export function hasWrk(): Promise<boolean> {
   return run('wrk', ['--version']).then(
@@ -34,13 +39,14 @@ export function parseWrk(output: string): WrkResult {
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const errors =
     (Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0) || 0) +
-    (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
+    (socketErrors ? socketErrors.slice(1, 4).reduce((sum, n) => sum + Number(n), 0) : 0);
   return {
     requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
     requests: number(/(\d+) requests in/),
     p50Ms: durationMs(/\s50%\s+([\d.]+\w+)/.exec(output)?.[1]),
     p99Ms: durationMs(/\s99%\s+([\d.]+\w+)/.exec(output)?.[1]),
     errors,
+    timeouts: Number(socketErrors?.[4] ?? 0),
   };
 }
 
@@ -60,6 +66,8 @@ export async function wrk(
     '--latency',
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
-  const { stdout } = await run('wrk', [...args, url], { timeout: (options.seconds + 30) * 1000 });
+  const { stdout } = await run('wrk', [...args, url], {
+    timeout: (options.seconds + TIMEOUT_SECONDS + 30) * 1000,
+  });
   return parseWrk(stdout);
 }

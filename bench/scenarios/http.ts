@@ -40,6 +40,11 @@ async function measure(
   return { ...result, cpuUsPerRequest: (cpu * 1e6) / result.requests };
 }
 
+function timeoutNote(samples: Sample[]): string {
+  const timeouts = samples.reduce((sum, s) => sum + s.timeouts, 0);
+  return timeouts > 0 ? `; ${timeouts} request(s) unanswered within 10 s` : '';
+}
+
 export async function httpScenario(options: BenchOptions): Promise<ScenarioResult> {
   const { runs, http } = options;
   const core = options.placement.serverCore;
@@ -133,7 +138,7 @@ export async function httpScenario(options: BenchOptions): Promise<ScenarioResul
       const theirs = probe.against ? (samples.get(probe.against) ?? []) : [];
       const cpu = median(mine.map((s) => s.cpuUsPerRequest));
       notes.push(
-        `${probe.server} ${probe.path}: ${mine.map((s) => s.requestsPerSecond.toFixed(0)).join(', ')} req/s; p50 ${median(mine.map((s) => s.p50Ms)).toFixed(2)} ms, p99 ${median(mine.map((s) => s.p99Ms)).toFixed(2)} ms; server CPU ${cpu.toFixed(1)} µs/request`,
+        `${probe.metric} (${probe.server} ${probe.path}): ${mine.map((s) => s.requestsPerSecond.toFixed(0)).join(', ')} req/s; p50 ${median(mine.map((s) => s.p50Ms)).toFixed(2)} ms, p99 ${median(mine.map((s) => s.p99Ms)).toFixed(2)} ms; server CPU ${cpu.toFixed(1)} µs/request${timeoutNote(mine)}`,
       );
       if (!probe.against) continue;
       rows.push({
