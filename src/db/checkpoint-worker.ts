@@ -6,12 +6,19 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const database = new DatabaseSync((workerData as { filename: string }).filename);
-database.exec('PRAGMA busy_timeout = 5000');
+let database: DatabaseSync | null = null;
+try {
+  database = new DatabaseSync((workerData as { filename: string }).filename);
+  database.exec('PRAGMA busy_timeout = 5000');
+} catch {
+  // The file went away (the app closed, its folder was removed) before this thread started.
+  database = null;
+}
 
 parentPort?.on('message', (message: 'checkpoint' | 'close') => {
-  if (message === 'close') {
-    database.close();
+  if (message === 'close' || database === null) {
+    database?.close();
+    database = null;
     parentPort?.close();
     return;
   }

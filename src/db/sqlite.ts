@@ -65,7 +65,7 @@ export function openSqlite(filename: string): SqliteDatabase {
  * commit — and every request behind it — for milliseconds, the whole p99 of a publish. Once the
  * log first passes WAL_CHECKPOINT_BYTES (a process that writes little never gets this far), a
  * worker thread with its own connection checkpoints whenever the log has grown past it again,
- * and this connection stops checkpointing itself. Should the worker fail, it takes over again.
+ * and this connection stops checkpointing itself. Should the worker fail or stop, it takes over again.
  */
 function checkpointInBackground(database: DatabaseSync, filename: string): () => void {
   if (filename === ':memory:' || filename === '') return () => {};
@@ -87,7 +87,9 @@ function checkpointInBackground(database: DatabaseSync, filename: string): () =>
     if (worker === null) {
       worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { filename } });
       worker.unref();
-      worker.on('error', fallBack);
+      // Failing, or gone while still needed (it could not open the file): this connection
+      // checkpoints itself again.
+      worker.on('error', fallBack).on('exit', fallBack);
       database.exec('PRAGMA wal_autocheckpoint = 0');
     }
     worker.postMessage('checkpoint');
@@ -95,7 +97,9 @@ function checkpointInBackground(database: DatabaseSync, filename: string): () =>
   timer.unref();
   return () => {
     clearInterval(timer);
-    worker?.off('error', fallBack);
+    // Closing: whatever the worker still reports (its database removed with a test's folder)
+    // has nothing left to fall back on.
+    worker?.off('error', fallBack).off('exit', fallBack).on('error', () => {});
     worker?.postMessage('close');
     worker = null;
   };
