@@ -99,7 +99,10 @@ function checkpointInBackground(database: DatabaseSync, filename: string): () =>
     clearInterval(timer);
     // Closing: whatever the worker still reports (its database removed with a test's folder)
     // has nothing left to fall back on.
-    worker?.off('error', fallBack).off('exit', fallBack).on('error', () => {});
+    worker
+      ?.off('error', fallBack)
+      .off('exit', fallBack)
+      .on('error', () => {});
     worker?.postMessage('close');
     worker = null;
   };
