@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { startApp, tempSqliteUrl } from '../support/app.ts';
-import { changeIn, coursesIn, titlesIn } from '../support/courses.ts';
+import {
+  changeIn,
+  courseAdder,
+  coursesIn,
+  type PageRenderRace,
+  racePageRender,
+  titlesIn,
+} from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse, type SseClient } from '../support/sse.ts';
 
@@ -147,6 +154,32 @@ test('an add pushes only the new item, as the same partial the page renders', as
     assert.ok(withoutCsrf(page).includes(item), `the page renders the pushed item as it is:\n${item}`);
   }
   assert.ok((events?.length ?? 0) === 3);
+});
+
+test('a course added while the page renders is in the page and replayed to its stream: the same item', async (t) => {
+  // The race every live page has: its newest id is read before its data, so an add landing in
+  // between is both rendered and replayed. SSEXI.js then replaces the item in place (its
+  // positional swaps are idempotent), which test/browser/app.test.ts shows in Chromium.
+  let race: PageRenderRace | undefined;
+  const { url } = await startApp(t, {}, { beforeListen: (app) => (race = racePageRender(app)) });
+  const mark = await new Browser(url).login();
+  const otherTab = await courseAdder(await new Browser(url).login());
+  let added: { id: number } | undefined;
+  race?.(async () => {
+    added = (await (await otherTab('Added meanwhile')).json()) as { id: number };
+  });
+  const page = await (await mark.fetch('/protected', { headers: { accept: 'text/html' } })).text();
+  assert.deepEqual(coursesIn(page), [{ id: added?.id, title: 'Added meanwhile' }], 'the page shows the add');
+
+  const lastId = /sx-last-id="(\d+)"/.exec(page)?.[1] ?? '';
+  const stream = await openSse(`${url}/protected/events/mark`, {
+    cookie: mark.cookieHeader,
+    'last-event-id': lastId,
+  });
+  t.after(() => stream.close());
+  const replayed = changeIn((await stream.next()).data);
+  assert.deepEqual(replayed, { kind: 'added', course: { id: added?.id, title: 'Added meanwhile' } });
+  assert.ok(page.includes(`<li id="course-${added?.id}"`), 'the replayed root id is already in the page');
 });
 
 test('rename: each client renames, every tab gets the replaced item, and the page shows it', async (t) => {
