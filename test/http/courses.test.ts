@@ -156,6 +156,22 @@ test('an add pushes only the new item, as the same partial the page renders', as
   assert.ok((events?.length ?? 0) === 3);
 });
 
+test('a pushed item states its title once as text (and as the rename field’s value), so it stays small', async (t) => {
+  // Every pushed byte counts against the account's log budget (SSE_LOG_MAX_BYTES). The item used
+  // to repeat the title five times: 2.4 KB for a 200-character title, 5.4 KB when it escapes.
+  const { client, streams } = await setup(t);
+  for (const title of ['T'.repeat(200), '<'.repeat(200)]) {
+    await client.fetch('/add_course', { course_title: title });
+    const event = await streams[0]?.next();
+    const item = JSON.parse(event?.data ?? '{}').html['course-list'].content as string;
+    const escaped = title.replaceAll('<', '&lt;');
+    assert.equal(item.split(escaped).length - 1, 2, `the title twice:\n${item}`);
+    // What the item costs beyond its title: markup, ids, the two forms, JSON escapes.
+    const overhead = Buffer.byteLength(event?.data ?? '') - 2 * escaped.length;
+    assert.ok(overhead < 1450, `${overhead} bytes besides the title`);
+  }
+});
+
 test('a course added while the page renders is in the page and replayed to its stream: the same item', async (t) => {
   // The race every live page has: its newest id is read before its data, so an add landing in
   // between is both rendered and replayed. SSEXI.js then replaces the item in place (its

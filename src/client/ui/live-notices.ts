@@ -18,8 +18,9 @@ const POSITIONAL = new Set(['append', 'prepend', 'before', 'after']);
 
 /**
  * Makes pushed changes noticeable: an item that arrives or changes flashes once, and a toast
- * says what happened ("Course “Algebra” added"). It reads two attributes the partials render:
- * `data-notice-noun` on a list and `data-notice-label` on its items; other updates pass silently.
+ * says what happened ("Course “Algebra” added"). It reads what the partials render: a
+ * `data-notice-noun` on a list, and on each item its `.list-item-title` text (or a
+ * `data-notice-label`, where the title holds more than the name); other updates pass silently.
  * An added item is found by the id of the pushed content's root; one the page already showed (a
  * replayed add, which SSEXI.js applies in place) is no news. If focus was inside an item a push
  * removed, it moves to the list's heading instead of the page.
@@ -75,9 +76,9 @@ export function initLiveNotices(toasts: Toasts): void {
   });
 }
 
-/** What a notice calls an item. */
+/** What a notice calls an item: its data-notice-label, else its title's text. */
 function labelOf(item: HTMLElement): string | undefined {
-  return item.dataset.noticeLabel;
+  return item.dataset.noticeLabel ?? item.querySelector('.list-item-title')?.textContent?.trim();
 }
 
 function flash(item: HTMLElement): void {
