@@ -135,6 +135,16 @@ test('/openapi.json is valid OpenAPI 3.1 and documents every route the app has',
     '403',
     '404',
   ]);
+  // /metrics answers the Prometheus text format, and says so (not a JSON string).
+  const metrics = await fetch(`${url}/metrics`, {
+    headers: { authorization: 'Bearer metrics-key-for-the-openapi-test' },
+  });
+  assert.equal(metrics.status, 200);
+  assert.match(await metrics.text(), /^# HELP /m);
+  assert.deepEqual(Object.keys(doc.paths['/metrics']?.get?.responses['200']?.content ?? {}), [
+    'text/plain; version=0.0.4',
+  ]);
+  assert.ok(metrics.headers.get('content-type')?.startsWith('text/plain; version=0.0.4'));
   const publish = doc.paths['/api/events']?.post?.requestBody?.content['application/json']?.schema;
   assert.deepEqual(publish?.required, ['to', 'message']);
   assert.deepEqual(Object.keys(doc.paths['/add_course']?.post?.requestBody?.content ?? {}).sort(), [
