@@ -157,11 +157,19 @@ export const EmailBody = Type.Object({ email: Email }, { examples: [{ email: 'al
 export type EmailBody = Static<typeof EmailBody>;
 export const setEmailSchema = {
   summary: 'Set your email address',
-  description: "Sets the caller's email address (unverified) and mails it a verification link.",
+  description:
+    "Sets the caller's email address (unverified) and mails it a verification link. The address the account has already verified changes nothing and sends nothing (200).",
   tags: TAGS,
   security: SIGNED_IN,
   body: EmailBody,
   response: {
+    200: Type.Object(
+      { email: Type.String(), email_verified: Type.Boolean() },
+      {
+        description: 'Already the verified address of this account: nothing changed, nothing sent',
+        examples: [{ email: 'alice@example.com', email_verified: true }],
+      },
+    ),
     202: Type.Object(
       { email: Type.String(), email_verified: Type.Boolean() },
       {
