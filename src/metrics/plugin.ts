@@ -48,7 +48,7 @@ export default fp(
 );
 
 /** The media type of the Prometheus text format (prom-client adds `; charset=utf-8`). */
-export const EXPOSITION_TYPE = 'text/plain; version=0.0.4';
+const EXPOSITION_TYPE = 'text/plain; version=0.0.4';
 
 const metricsSchema = {
   summary: 'Metrics (Prometheus)',
