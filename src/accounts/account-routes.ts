@@ -22,6 +22,7 @@ import { activityView, sessionView } from './view-models.ts';
 const NOTICES = {
   'password-changed': 'Your password was changed. Every other session has ended.',
   'email-sent': 'We sent a confirmation link to your email address.',
+  'email-verified': 'This address is already verified on your account. Nothing was sent.',
   'session-revoked': 'The session has ended.',
   'others-revoked': 'Every other session has ended.',
 } as const;
@@ -127,7 +128,8 @@ export default async function accountRoutes(
         });
       }
       const result = await accounts.setEmail(currentUser(request), email);
-      return result.ok ? done(request, reply, 'email-sent') : refused(request, reply, result, 'email');
+      if (!result.ok) return refused(request, reply, result, 'email');
+      return done(request, reply, result.verified ? 'email-verified' : 'email-sent');
     },
   );
 

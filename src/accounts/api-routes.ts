@@ -77,7 +77,10 @@ export default async function accountApiRoutes(
     async (request, reply) => {
       const result = await accounts.setEmail(currentUser(request), request.body.email);
       if (!result.ok) return sendFailure(reply, result);
-      return reply.code(202).send({ email: result.email, email_verified: false });
+      // 202: a link is on its way; 200: it already is the verified address, nothing was sent.
+      return reply
+        .code(result.verified ? 200 : 202)
+        .send({ email: result.email, email_verified: result.verified });
     },
   );
 

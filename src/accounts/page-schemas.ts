@@ -75,10 +75,13 @@ export const passwordFormSchema = {
 export const emailFormSchema = {
   ...accountForm,
   summary: 'Set your email address (form)',
-  description: 'Stores the address (unverified) and mails it a confirmation link.',
+  description:
+    'Stores the address (unverified) and mails it a confirmation link; the address the account has already verified changes nothing and sends nothing.',
   response: {
     ...accountFormAnswers,
-    303: redirect('Stored, link sent: to /account with a notice'),
+    303: redirect(
+      'To /account with a notice: link sent (email-sent), or already verified, nothing sent (email-verified)',
+    ),
     400: pageOrError('The page again with the error at the field', 'This is not an email address.'),
     429: throttledPage('mails to this account'),
   },

@@ -16,7 +16,7 @@ const ERRORS: Record<number, [description: string, example: string]> = {
     'Wrong password, or (cookie callers) a missing CSRF token or a cross-site request',
     'The current password is not correct.',
   ],
-  404: ['Not found (or registration is off)', 'No such session'],
+  404: ['Not found (another user’s id answers the same)', 'No such session'],
   409: ['Conflict: the name or address is taken', 'This username is taken.'],
   429: ['Too many attempts (see Retry-After)', 'Too many attempts. Try again in 60 seconds.'],
 };
@@ -58,10 +58,10 @@ export type RegisterBody = Static<typeof RegisterBody>;
 export const registerSchema = {
   summary: 'Sign up (API)',
   description:
-    'Creates an account (when ALLOW_REGISTRATION) and signs it in; a given email gets a verification link.',
+    'Creates an account and signs it in; a given email gets a verification link. Registered only when ALLOW_REGISTRATION is true: otherwise the route does not exist (404, and absent from this document).',
   tags: TAGS,
   body: RegisterBody,
-  response: { 201: TokenAnswer, ...errors(400, 404, 409, 429) },
+  response: { 201: TokenAnswer, ...errors(400, 409, 429) },
 };
 
 export const RegisterForm = Type.Object({
@@ -157,11 +157,19 @@ export const EmailBody = Type.Object({ email: Email }, { examples: [{ email: 'al
 export type EmailBody = Static<typeof EmailBody>;
 export const setEmailSchema = {
   summary: 'Set your email address',
-  description: "Sets the caller's email address (unverified) and mails it a verification link.",
+  description:
+    "Sets the caller's email address (unverified) and mails it a verification link. The address the account has already verified changes nothing and sends nothing (200).",
   tags: TAGS,
   security: SIGNED_IN,
   body: EmailBody,
   response: {
+    200: Type.Object(
+      { email: Type.String(), email_verified: Type.Boolean() },
+      {
+        description: 'Already the verified address of this account: nothing changed, nothing sent',
+        examples: [{ email: 'alice@example.com', email_verified: true }],
+      },
+    ),
     202: Type.Object(
       { email: Type.String(), email_verified: Type.Boolean() },
       {

@@ -158,16 +158,23 @@ export function createAccountService(deps: AccountDeps) {
       return { ok: true };
     },
 
-    /** Sets (or re-sends the link for) the caller's address; it is unverified until the link is used. */
-    async setEmail(user: AuthenticatedUser, rawEmail: string): Promise<Outcome<{ email: string }>> {
+    /**
+     * Sets (or re-sends the link for) the caller's address; it is unverified until the link is
+     * used. The address the account has already verified changes nothing and sends nothing
+     * (`verified: true`), and the caller is told so rather than to wait for a mail.
+     */
+    async setEmail(
+      user: AuthenticatedUser,
+      rawEmail: string,
+    ): Promise<Outcome<{ email: string; verified: boolean }>> {
       const email = normalizeEmail(rawEmail);
-      if (email !== user.email || user.emailVerified) {
-        if (email === user.email) return { ok: true, email };
+      if (email === user.email && user.emailVerified) return { ok: true, email, verified: true };
+      if (email !== user.email) {
         await emails.set(user.id, email);
         auth.userChanged(user.username);
       }
       const sent = await sendVerification(user, email);
-      return sent.ok ? { ok: true, email } : sent;
+      return sent.ok ? { ok: true, email, verified: false } : sent;
     },
 
     /** Uses a verification link; the account's address becomes verified (if it is still the one sent to). */

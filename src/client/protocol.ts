@@ -10,6 +10,8 @@
  * How an html value is put into its target element (found by id).
  * - `inner`: replace the children; `outer`: replace the element itself.
  * - `append` / `prepend`: add as last / first children; `before` / `after`: add as siblings.
+ *   These four are idempotent: a top-level element of the content whose id is already in the
+ *   document replaces that element in place instead of being added again (a replayed add).
  * - `remove`: remove the target (content ignored).
  * - `morph`: like the default rule, but by morphing the existing DOM (keeps focus, typed input
  *   values and element identity); loads `ssexi-morph.js` on first use.

@@ -36,11 +36,26 @@ const INSERT = {
   after: 'after',
 } as const;
 
+/**
+ * Makes the positional modes idempotent: a top-level element of the fragment whose id is already
+ * in the document replaces that element where it stands, and only the rest is inserted. A page
+ * resumes its stream from an id read before its data (so nothing is lost), or after an outage
+ * from an older one, so an insert the page already shows can be replayed; applied twice, it must
+ * not show twice.
+ */
+function replaceKnown(fragment: DocumentFragment): DocumentFragment {
+  for (const element of [...fragment.children]) {
+    if (element.id) document.getElementById(element.id)?.replaceWith(element);
+  }
+  return fragment;
+}
+
 /** Puts `html` into the document relative to `target` according to `mode` (see SwapMode). */
 export function swapHtml(target: Element, html: string, mode: SwapMode | undefined, morph?: Morph): void {
   if (mode === 'remove') target.remove();
   else if (mode === 'morph' && morph) morph(target, html);
   else if (mode === undefined || mode === 'morph') replaceDefault(target, parseFragment(html));
-  else if (Object.hasOwn(INSERT, mode)) target[INSERT[mode]](parseFragment(html));
+  else if (mode === 'inner' || mode === 'outer') target[INSERT[mode]](parseFragment(html));
+  else if (Object.hasOwn(INSERT, mode)) target[INSERT[mode]](replaceKnown(parseFragment(html)));
   else throw new TypeError(`unknown swap mode: ${mode}`);
 }

@@ -49,6 +49,9 @@ export default fp(
   { name: 'metrics' },
 );
 
+/** The media type of the Prometheus text format (prom-client adds `; charset=utf-8`). */
+const EXPOSITION_TYPE = 'text/plain; version=0.0.4';
+
 const metricsSchema = {
   summary: 'Metrics (Prometheus)',
   security: [{ metricsKey: [] }],
@@ -56,12 +59,19 @@ const metricsSchema = {
     'This instance’s metrics in the Prometheus text format (under WORKERS, summed over its workers). Only registered when METRICS_API_KEY is set; send it as a bearer token.',
   tags: ['operations'],
   response: {
-    200: Type.String({
-      description: 'Prometheus text exposition format 0.0.4',
-      examples: [
-        '# HELP sse_open_streams Event streams open on this instance\n# TYPE sse_open_streams gauge\nsse_open_streams 3\n',
-      ],
-    }),
+    // Text, not JSON: documented by media type so the document says what a scraper receives.
+    200: {
+      description: 'The metrics in the Prometheus text exposition format 0.0.4',
+      content: {
+        [EXPOSITION_TYPE]: {
+          schema: Type.String({
+            examples: [
+              '# HELP sse_open_streams Event streams open on this instance\n# TYPE sse_open_streams gauge\nsse_open_streams 3\n',
+            ],
+          }),
+        },
+      },
+    },
     401: Type.Object(
       { error: Type.String({ description: 'What went wrong, for a person to read' }) },
       { description: 'Missing or wrong key', examples: [{ error: 'Invalid API key' }] },

@@ -135,6 +135,44 @@ test('setting an address on the account sends a link; an expired or replaced lin
   assert.equal((await verify(link)).status, 204);
 });
 
+test('the address already verified, submitted again, sends nothing and says so (API and form)', async (t) => {
+  const { url, app, mail } = await appWithMail(t);
+  const token = await verifiedUser(url, mail, 'alice', 'alice@example.com');
+  const links = () =>
+    app.db.selectFrom('account_tokens').select('token_hash').where('purpose', '=', 'verify-email').execute();
+  assert.equal((await links()).length, 0, 'the used link is gone');
+
+  const api = await fetch(`${url}/api/account/email`, {
+    method: 'POST',
+    headers: json(token),
+    body: JSON.stringify({ email: 'Alice@Example.com' }),
+  });
+  assert.equal(api.status, 200, 'not 202: nothing is on its way');
+  assert.deepEqual(await api.json(), { email: 'alice@example.com', email_verified: true });
+
+  const browser = await new Browser(url).login('alice', STRONG);
+  const form = await navigatePost(browser, '/account/email', { email: 'alice@example.com' }, '/account');
+  assert.equal(form.status, 303);
+  const page = await (await browser.fetch(form.location ?? '')).text();
+  assert.match(page, /This address is already verified on your account\. Nothing was sent\./);
+  assert.doesNotMatch(page, /We sent a confirmation link/);
+
+  assert.equal((await links()).length, 0, 'no link was issued');
+  assert.equal((await me(url, token)).email_verified, true, 'the address stays verified');
+  // The next mail to the address is the one asked for next, not a confirmation sent meanwhile.
+  await fetch(`${url}/api/password-reset`, {
+    method: 'POST',
+    headers: json(),
+    body: JSON.stringify({ email: 'alice@example.com' }),
+  });
+  assert.equal((await mail.next('alice@example.com')).subject, 'Reset your password');
+  assert.deepEqual(
+    mail.received.filter((m) => m.subject === 'Confirm your email address').length,
+    1,
+    'only the sign-up link',
+  );
+});
+
 test('a reset request gets the same answer, byte for byte, whether or not the address belongs to an account', async (t) => {
   const { url, mail } = await appWithMail(t);
   await verifiedUser(url, mail, 'alice', 'alice@example.com');

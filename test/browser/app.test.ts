@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { buildClient } from '../../scripts/build-client.ts';
 import { startApp } from '../support/app.ts';
+import { courseAdder, type PageRenderRace, racePageRender } from '../support/courses.ts';
+import { Browser } from '../support/http.ts';
 import { newContext, openPage, skipReason, useBrowser, type WatchedPage } from './browser.ts';
 
 const browser = useBrowser();
@@ -116,6 +118,32 @@ test('a course added in one tab appears live in both; logging out in one sends t
     [],
   );
   assert.deepEqual(first.errors, []);
+});
+
+test('a course added while the page loads shows once, though the stream replays its add', {
+  skip: skipReason,
+}, async (t) => {
+  await built;
+  let race: PageRenderRace | undefined;
+  const app = await startApp(t, {}, { beforeListen: (fastify) => (race = racePageRender(fastify)) });
+  const otherDevice = await courseAdder(await new Browser(app.url).login());
+  const context = await newContext(browser(), t);
+  const tab = await logIn(context, app.url);
+  await tab.waitForEvent('connected');
+
+  // Reloaded while another device adds a course: the page's newest id is read before the add,
+  // its list after it, so the page shows the course and its stream replays the add.
+  race?.(() => otherDevice('Added meanwhile'));
+  await tab.page.reload();
+  await tab.waitForEvent('processed');
+  assert.deepEqual(
+    (await tab.events()).filter((e) => e.type === 'html-updated').map((e) => e.elementId),
+    ['course-list'],
+    'the add was replayed and applied',
+  );
+  assert.deepEqual(await courses(tab), ['Added meanwhile'], 'one item, not two');
+  assert.equal(await tab.page.locator('#toasts .toast').count(), 0, 'nothing new to announce');
+  assert.deepEqual(tab.errors, []);
 });
 
 test('the app’s pages load without a single console error', {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openFixturePage, skipReason, useBrowser } from './browser.ts';
+import { newContext, openFixturePage, openPage, skipReason, useBrowser } from './browser.ts';
+import { startFixture } from './fixture-server.ts';
 
 const browser = useBrowser();
 
@@ -105,4 +106,66 @@ test('morph keeps the element, its focus and typed value; it loads lazily and ke
   assert.equal(await tab.page.textContent('#later'), 'after');
   assert.deepEqual(await tab.violations(), []);
   assert.deepEqual(tab.errors, []);
+});
+
+test('positional swaps are idempotent: an element whose id is already there is replaced in place', {
+  skip: skipReason,
+}, async (t) => {
+  const { fx, tab } = await openFixturePage(t, browser(), {
+    bodyAttrs: 'sx-connect="/events/once"',
+    body: `<ul id="list"><li id="a">a</li><li id="b">b</li></ul>
+        <div id="x">x</div><div id="anchor">anchor</div><div id="y">y</div>`,
+  });
+  await tab.waitForEvent('connected');
+  fx.send('once', {
+    html: {
+      list: { content: '<li id="a" class="v2">a2</li>', swap: 'append' },
+      anchor: { content: '<div id="y">y2</div>', swap: 'before' },
+    },
+  });
+  fx.send('once', {
+    html: {
+      // One of two elements is known: it is replaced, the other one is added.
+      list: { content: '<li id="b">b2</li><li id="c">c</li>', swap: 'prepend' },
+      anchor: { content: '<div id="x">x2</div>', swap: 'after' },
+    },
+  });
+  await tab.waitForEvent('processed', 2);
+
+  assert.equal(
+    await tab.page.$eval('#list', (el) => el.outerHTML),
+    '<ul id="list"><li id="c">c</li><li id="a" class="v2">a2</li><li id="b">b2</li></ul>',
+  );
+  assert.deepEqual(
+    await tab.page.$$eval('body > div', (els) => els.map((el) => `${el.id}:${el.textContent}`)),
+    ['x:x2', 'anchor:anchor', 'y:y2'],
+    'each known element stays where it stood',
+  );
+  assert.deepEqual(tab.errors, []);
+});
+
+test('an add replayed to a page that already shows it leaves one item', { skip: skipReason }, async (t) => {
+  const fx = await startFixture();
+  t.after(fx.close);
+  // The add is published after the page read its newest id (0) but before it read its data: the
+  // page shows the item, and its stream replays the add from id 0.
+  const add = { html: { 'course-list': { content: '<li id="course-7">Algebra</li>', swap: 'append' } } };
+  const addId = fx.send('replay', add);
+  const tab = await openPage(
+    await newContext(browser(), t),
+    fx.page('/p', {
+      bodyAttrs: 'sx-connect="/events/replay" sx-last-id="0"',
+      body: '<ul id="course-list"><li id="course-7">Algebra</li></ul>',
+    }),
+  );
+  await tab.waitForEvent('processed');
+  assert.equal((await fx.nthStream(1)).lastEventId, '0');
+  assert.deepEqual(
+    (await tab.events()).filter((e) => e.type === 'html-updated').map((e) => e.elementId),
+    ['course-list'],
+    `the add (id ${addId}) was replayed and applied`,
+  );
+  assert.deepEqual(await tab.page.$$eval('#course-list > li', (items) => items.map((li) => li.id)), [
+    'course-7',
+  ]);
 });

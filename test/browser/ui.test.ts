@@ -56,6 +56,19 @@ const announced = (page: Page, selector: string) =>
     };
   }, selector);
 
+/** The accessible name Chromium computes for the element (what a screen reader announces). */
+async function chromiumName(page: Page, selector: string): Promise<unknown> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false });
+    return nodes[0]?.name?.value;
+  } finally {
+    await cdp.detach();
+  }
+}
+
 test('keyboard only: skip link, sign in, add a course; focus is always visible and success is announced', {
   skip: skipReason,
 }, async (t) => {
@@ -115,6 +128,26 @@ test('a refused course add shows the error at the field and announces it; the ne
   await page.locator('#course-form-status', { hasText: 'Course added.' }).waitFor();
   assert.equal(await page.getAttribute('#course-title', 'aria-invalid'), null);
   assert.ok(await page.isHidden('#course-title-error'));
+});
+
+test('each course’s rename and delete controls are named after the course they act on', {
+  skip: skipReason,
+}, async (t) => {
+  await built;
+  const app = await startApp(t);
+  const tab = await liveTab(t, app);
+  const { page } = tab;
+  await page.fill('#course-title', 'Linear Algebra');
+  await page.click('#course-form button[type=submit]');
+  const item = page.locator('#course-list > li', { hasText: 'Linear Algebra' });
+  await item.waitFor();
+  const id = await item.getAttribute('id');
+  assert.equal(await chromiumName(page, `#${id} summary`), 'Rename Linear Algebra');
+  assert.equal(await chromiumName(page, `#${id} form[action$="/delete"] button`), 'Delete Linear Algebra');
+  await item.locator('summary').click();
+  assert.equal(await chromiumName(page, `#${id} summary`), 'Cancel renaming Linear Algebra');
+  assert.equal(await item.getByLabel('New title').inputValue(), 'Linear Algebra', 'the field starts filled');
+  assert.deepEqual(tab.errors, []);
 });
 
 test('the connection indicator follows the network: live, offline, live again', {

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import type { TestContext } from 'node:test';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { apiToken } from '../support/http.ts';
 import { openSse, type SseClient } from '../support/sse.ts';
@@ -80,4 +83,28 @@ export async function ended(stream: SseClient, timeoutMs = 5000): Promise<void> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A client that opens `username`'s stream over a raw socket and then stops reading: it waits for
+ * the response's first bytes (the server has registered the stream by then: it writes them in
+ * the same turn) and pauses. Destroyed after the test.
+ */
+export async function openStuckStream(
+  t: TestContext,
+  base: string,
+  token: string,
+  username: string,
+): Promise<Socket> {
+  const { port } = new URL(base);
+  const socket = connect(Number(port), '127.0.0.1');
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  socket.write(
+    `GET /protected/events/${username} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  if (!head.toString('latin1').startsWith('HTTP/1.1 200')) throw new Error(`no stream: ${head}`);
+  socket.pause();
+  return socket;
 }

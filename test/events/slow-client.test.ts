@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startApp } from '../support/app.ts';
 import { apiToken } from '../support/http.ts';
-import { numberOf, openStream } from './helpers.ts';
+import { numberOf, openStream, openStuckStream } from './helpers.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -27,17 +25,8 @@ test('a client that stops reading is dropped past SSE_MAX_BUFFERED_BYTES and mem
   const healthy = await openStream(url, token, 'mark');
   t.after(() => healthy.close());
 
-  // A raw socket that sends the request and then never reads a byte.
-  const { port } = new URL(url);
-  const stuck = connect(Number(port), '127.0.0.1');
-  t.after(() => stuck.destroy());
-  await once(stuck, 'connect');
-  stuck.write(
-    `GET /protected/events/mark HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
-  );
-  stuck.pause();
-  const deadline = Date.now() + 5000;
-  while (app.events.connectionCount('mark') < 2 && Date.now() < deadline) await sleep(10);
+  // A raw socket that sends the request and then never reads another byte.
+  const stuck = await openStuckStream(t, url, token, 'mark');
   assert.equal(app.events.connectionCount('mark'), 2);
 
   const before = retainedBytes();

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { startApp, tempSqliteUrl } from '../support/app.ts';
-import { changeIn, coursesIn, titlesIn } from '../support/courses.ts';
+import {
+  changeIn,
+  courseAdder,
+  coursesIn,
+  type PageRenderRace,
+  racePageRender,
+  titlesIn,
+} from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
 import { openSse, type SseClient } from '../support/sse.ts';
 
@@ -147,6 +154,48 @@ test('an add pushes only the new item, as the same partial the page renders', as
     assert.ok(withoutCsrf(page).includes(item), `the page renders the pushed item as it is:\n${item}`);
   }
   assert.ok((events?.length ?? 0) === 3);
+});
+
+test('a pushed item states its title once as text (and as the rename field’s value), so it stays small', async (t) => {
+  // Every pushed byte counts against the account's log budget (SSE_LOG_MAX_BYTES). The item used
+  // to repeat the title five times: 2.4 KB for a 200-character title, 5.4 KB when it escapes.
+  const { client, streams } = await setup(t);
+  for (const title of ['T'.repeat(200), '<'.repeat(200)]) {
+    await client.fetch('/add_course', { course_title: title });
+    const event = await streams[0]?.next();
+    const item = JSON.parse(event?.data ?? '{}').html['course-list'].content as string;
+    const escaped = title.replaceAll('<', '&lt;');
+    assert.equal(item.split(escaped).length - 1, 2, `the title twice:\n${item}`);
+    // What the item costs beyond its title: markup, ids, the two forms, JSON escapes.
+    const overhead = Buffer.byteLength(event?.data ?? '') - 2 * escaped.length;
+    assert.ok(overhead < 1450, `${overhead} bytes besides the title`);
+  }
+});
+
+test('a course added while the page renders is in the page and replayed to its stream: the same item', async (t) => {
+  // The race every live page has: its newest id is read before its data, so an add landing in
+  // between is both rendered and replayed. SSEXI.js then replaces the item in place (its
+  // positional swaps are idempotent), which test/browser/app.test.ts shows in Chromium.
+  let race: PageRenderRace | undefined;
+  const { url } = await startApp(t, {}, { beforeListen: (app) => (race = racePageRender(app)) });
+  const mark = await new Browser(url).login();
+  const otherTab = await courseAdder(await new Browser(url).login());
+  let added: { id: number } | undefined;
+  race?.(async () => {
+    added = (await (await otherTab('Added meanwhile')).json()) as { id: number };
+  });
+  const page = await (await mark.fetch('/protected', { headers: { accept: 'text/html' } })).text();
+  assert.deepEqual(coursesIn(page), [{ id: added?.id, title: 'Added meanwhile' }], 'the page shows the add');
+
+  const lastId = /sx-last-id="(\d+)"/.exec(page)?.[1] ?? '';
+  const stream = await openSse(`${url}/protected/events/mark`, {
+    cookie: mark.cookieHeader,
+    'last-event-id': lastId,
+  });
+  t.after(() => stream.close());
+  const replayed = changeIn((await stream.next()).data);
+  assert.deepEqual(replayed, { kind: 'added', course: { id: added?.id, title: 'Added meanwhile' } });
+  assert.ok(page.includes(`<li id="course-${added?.id}"`), 'the replayed root id is already in the page');
 });
 
 test('rename: each client renames, every tab gets the replaced item, and the page shows it', async (t) => {

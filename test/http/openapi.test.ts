@@ -135,6 +135,16 @@ test('/openapi.json is valid OpenAPI 3.1 and documents every route the app has',
     '403',
     '404',
   ]);
+  // /metrics answers the Prometheus text format, and says so (not a JSON string).
+  const metrics = await fetch(`${url}/metrics`, {
+    headers: { authorization: 'Bearer metrics-key-for-the-openapi-test' },
+  });
+  assert.equal(metrics.status, 200);
+  assert.match(await metrics.text(), /^# HELP /m);
+  assert.deepEqual(Object.keys(doc.paths['/metrics']?.get?.responses['200']?.content ?? {}), [
+    'text/plain; version=0.0.4',
+  ]);
+  assert.ok(metrics.headers.get('content-type')?.startsWith('text/plain; version=0.0.4'));
   const publish = doc.paths['/api/events']?.post?.requestBody?.content['application/json']?.schema;
   assert.deepEqual(publish?.required, ['to', 'message']);
   assert.deepEqual(Object.keys(doc.paths['/add_course']?.post?.requestBody?.content ?? {}).sort(), [
@@ -142,6 +152,27 @@ test('/openapi.json is valid OpenAPI 3.1 and documents every route the app has',
     'application/x-www-form-urlencoded',
     'multipart/form-data',
   ]);
+});
+
+test('sign-up is documented only while it exists, and without a 404 it cannot give', async (t) => {
+  const documented = async (env: Record<string, string>) => {
+    const { url } = await startApp(t, env);
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as OpenApiDoc;
+    const answer = await fetch(`${url}/api/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'newcomer', password: 'a long enough passphrase' }),
+    });
+    return { paths: Object.keys(doc.paths), api: doc.paths['/api/register']?.post, status: answer.status };
+  };
+  const on = await documented({ ALLOW_REGISTRATION: 'true' });
+  assert.equal(on.status, 201);
+  assert.ok(on.paths.includes('/register'));
+  assert.deepEqual(Object.keys(on.api?.responses ?? {}).sort(), ['201', '400', '409', '429']);
+  const off = await documented({ ALLOW_REGISTRATION: 'false' });
+  assert.equal(off.status, 404, 'with registration off there is no route');
+  assert.equal(off.api, undefined);
+  assert.ok(!off.paths.includes('/register'));
 });
 
 test('a route added without documentation is caught: the list comes from the app, not from this file', async (t) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
-import { closeAll, ended, numbered, openStream } from '../events/helpers.ts';
+import { closeAll, ended, numbered, numberOf, openStream, openStuckStream } from '../events/helpers.ts';
 import { startApp } from '../support/app.ts';
 import { apiToken } from '../support/http.ts';
 
@@ -102,4 +103,33 @@ test('the figures move as streams open, messages flow, resumes replay or reload,
     1,
   );
   assert.doesNotMatch(during, /12345/);
+});
+
+test('a client that stops reading is dropped and counted as closed for reason "slow"', async (t) => {
+  const { app, url } = await startApp(t, {
+    METRICS_API_KEY: KEY,
+    SSE_MAX_BUFFERED_BYTES: String(256 * 1024),
+  });
+  const token = await apiToken(url);
+  const healthy = await openStream(url, token, 'mark');
+  t.after(closeAll([healthy]));
+  const stuck = await openStuckStream(t, url, token, 'mark');
+  assert.equal(seriesValue(await scrape(url), 'sse_open_streams'), 2);
+
+  // Publish until the stuck stream's unsent bytes pass the cap (the kernel's socket buffers take
+  // the first few MB); the healthy reader keeps up, so only the stuck client falls behind.
+  const payload = 'x'.repeat(100 * 1024);
+  for (let n = 0; app.events.connectionCount('mark') === 2; n++) {
+    assert.ok(n < 300, 'the stuck client was never dropped');
+    await app.events.publish('mark', { js: { n, payload } });
+    assert.equal(numberOf(await healthy.next()), n);
+  }
+  stuck.resume();
+  await once(stuck, 'close');
+
+  const after = await scrape(url);
+  assert.equal(seriesValue(after, 'sse_open_streams'), 1, 'the healthy stream stays');
+  assert.equal(seriesValue(after, 'sse_streams_closed_total', { reason: 'slow' }), 1);
+  for (const reason of ['client', 'auth', 'reload', 'bus-reset', 'server'])
+    assert.equal(seriesValue(after, 'sse_streams_closed_total', { reason }), 0, reason);
 });

@@ -40,10 +40,15 @@ export function testEnv(t: TestContext, env: Record<string, string> = {}): Recor
 export async function startApp(
   t: TestContext,
   env: Record<string, string> = {},
-  options: Parameters<typeof buildApp>[1] = {},
+  options: Parameters<typeof buildApp>[1] & {
+    /** Runs on the built app before it listens (the last moment hooks can be added). */
+    beforeListen?(app: FastifyInstance): void;
+  } = {},
 ): Promise<RunningApp> {
   const config = loadConfig(testEnv(t, env));
-  const app = await buildApp(config, options);
+  const { beforeListen, ...buildOptions } = options;
+  const app = await buildApp(config, buildOptions);
+  beforeListen?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');

@@ -2,6 +2,7 @@
  * Reading courses back out of what the server sends: the protected page's list, and the SSEXI
  * messages pushed for each change. Titles come back unescaped (the page escapes them).
  */
+import type { FastifyInstance } from 'fastify';
 
 export interface ListedCourse {
   id: number;
@@ -72,4 +73,36 @@ export async function courseAdder(browser: {
       },
       body: new URLSearchParams({ course_title: title }),
     });
+}
+
+/** Runs `change` inside the next render of /protected, as racePageRender describes. */
+export type PageRenderRace = (change: () => Promise<unknown>) => void;
+
+/**
+ * Lets a test land a render of /protected in the window a live page leaves open on purpose
+ * (src/events/view-locals.ts): the page's newest event id is read, then the change runs to the
+ * end (another tab adding a course, say), and only then does the handler read the courses. The
+ * page shows the change, and its stream, resuming from that id, replays it. Call before the app
+ * listens (startApp's `beforeListen`); each call of the returned function arms the next render.
+ */
+export function racePageRender(app: FastifyInstance): PageRenderRace {
+  const log = app.events.log;
+  const latestId = log.latestId.bind(log);
+  let idRead: Promise<number> | undefined;
+  log.latestId = () => {
+    idRead = latestId();
+    return idRead;
+  };
+  let pending: (() => Promise<unknown>) | undefined;
+  app.addHook('preHandler', async (request) => {
+    const change = pending;
+    if (!change || request.routeOptions.url !== '/protected' || request.method !== 'GET') return;
+    pending = undefined;
+    await idRead;
+    await change();
+  });
+  return (change) => {
+    idRead = undefined;
+    pending = change;
+  };
 }

@@ -1,4 +1,5 @@
 import type { SseMessage } from '../protocol.ts';
+import { parseFragment } from '../swap.ts';
 import type { Toasts } from './toasts.ts';
 
 interface HtmlUpdatedDetail {
@@ -12,26 +13,38 @@ interface Notice {
   label: string;
 }
 
+/** The swaps that add content next to or inside their target instead of replacing it. */
+const POSITIONAL = new Set(['append', 'prepend', 'before', 'after']);
+
 /**
  * Makes pushed changes noticeable: an item that arrives or changes flashes once, and a toast
- * says what happened ("Course “Algebra” added"). It reads two attributes the partials render:
- * `data-notice-noun` on a list and `data-notice-label` on its items; other updates pass silently.
- * If focus was inside an item a push removed, it moves to the list's heading instead of the page.
+ * says what happened ("Course “Algebra” added"). It reads what the partials render: a
+ * `data-notice-noun` on a list, and on each item its `.list-item-title` text (or a
+ * `data-notice-label`, where the title holds more than the name); other updates pass silently.
+ * An added item is found by the id of the pushed content's root; one the page already showed (a
+ * replayed add, which SSEXI.js applies in place) is no news. If focus was inside an item a push
+ * removed, it moves to the list's heading instead of the page.
  */
 export function initLiveNotices(toasts: Toasts): void {
   // A removed item is gone (and detached from its list) by the time `html-updated` fires, so
-  // what it was is read when the message arrives.
+  // what it was is read when the message arrives; so is whether an added item is already there.
   const removing = new Map<string, Notice & { heading: HTMLElement | null; hadFocus: boolean }>();
+  const adding = new Map<string, string>();
   document.addEventListener('sx:message', (event) => {
     const { update } = (event as CustomEvent<{ update: SseMessage }>).detail;
     for (const [id, value] of Object.entries(update.html ?? {})) {
-      if (typeof value === 'string' || value?.swap !== 'remove') continue;
+      if (typeof value === 'string' || !value?.swap) continue;
+      if (POSITIONAL.has(value.swap)) {
+        const rootId = parseFragment(value.content ?? '').firstElementChild?.id;
+        if (rootId && !document.getElementById(rootId)) adding.set(id, rootId);
+        continue;
+      }
       const item = document.getElementById(id);
       const list = item?.closest<HTMLElement>('[data-notice-noun]');
-      if (!item || !list) continue;
+      if (value.swap !== 'remove' || !item || !list) continue;
       removing.set(id, {
         noun: list.dataset.noticeNoun ?? '',
-        label: item.dataset.noticeLabel ?? '',
+        label: labelOf(item) ?? '',
         heading: headingOf(list),
         hadFocus: item.contains(document.activeElement),
       });
@@ -51,15 +64,21 @@ export function initLiveNotices(toasts: Toasts): void {
       }
       return;
     }
-    const item =
-      swap === 'append' ? target.lastElementChild : swap === 'prepend' ? target.firstElementChild : target;
+    const added = adding.get(elementId);
+    adding.delete(elementId);
+    const positional = swap !== undefined && POSITIONAL.has(swap);
+    const item = positional ? (added ? document.getElementById(added) : null) : target;
     const list = item?.parentElement?.closest<HTMLElement>('[data-notice-noun]');
-    if (!(item instanceof HTMLElement) || !list || item.dataset.noticeLabel === undefined) return;
+    const label = item instanceof HTMLElement ? labelOf(item) : undefined;
+    if (!(item instanceof HTMLElement) || !list || label === undefined) return;
     flash(item);
-    toasts.show(
-      `${list.dataset.noticeNoun} “${item.dataset.noticeLabel}” ${item === target ? 'updated' : 'added'}`,
-    );
+    toasts.show(`${list.dataset.noticeNoun} “${label}” ${item === target ? 'updated' : 'added'}`);
   });
+}
+
+/** What a notice calls an item: its data-notice-label, else its title's text. */
+function labelOf(item: HTMLElement): string | undefined {
+  return item.dataset.noticeLabel ?? item.querySelector('.list-item-title')?.textContent?.trim();
 }
 
 function flash(item: HTMLElement): void {
