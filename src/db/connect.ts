@@ -1,9 +1,12 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { withFaultMapping } from './faults.ts';
 import type { Database } from './schema.ts';
 import { FairSqliteDialect, openSqlite } from './sqlite.ts';
 import { parseDatabaseUrl } from './url.ts';
+
+/** pg's error for a query whose answer did not come within `query_timeout`. */
+const READ_TIMEOUT = 'Query read timeout';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -61,6 +64,48 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   // lock) emits its own, so every client gets a listener as it is created.
   pool.on('connect', (client) => client.on('error', (error) => onError(error)));
   pool.on('error', () => {}); // the same error, already reported by the client's listener
-  const dialect = new PostgresDialect({ pool });
+  const dialect = new PostgresDialect({ pool: discardingSilentClients(pool) });
   return { dialect: 'postgres', db: new Kysely<Database>({ dialect: withFaultMapping(dialect) }) };
+}
+
+/**
+ * The pool as Kysely sees it, except that a client whose query got no answer in time is destroyed
+ * when released instead of going back to the pool. pg keeps such a client (its answer may still
+ * come), but on a connection a partition left silent for good — the database host died without a
+ * word, its replacement never heard of the connection — it never does: every later query on it
+ * would wait out the timeout too, and the pool hands the most recently released client out first,
+ * so under load the same dead connections would fail request after request until TCP gives up,
+ * minutes after the database is back. Each silent connection now costs one failed query.
+ */
+function discardingSilentClients(pool: pg.Pool): PostgresPool {
+  const facades = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const facade = (client: pg.PoolClient): PostgresPoolClient => {
+    let silent = false;
+    const query = (...args: unknown[]): unknown => {
+      // A rollback after the timeout would only queue behind the lost answer and time out too.
+      if (silent) return Promise.reject(new Error(`${READ_TIMEOUT} (the connection went silent)`));
+      const result = (client.query as (...a: unknown[]) => unknown)(...args);
+      if (result instanceof Promise)
+        result.catch((error: unknown) => {
+          if (error instanceof Error && error.message === READ_TIMEOUT) silent = true;
+        });
+      return result;
+    };
+    return {
+      query: query as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy === true || silent),
+    };
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let wrapped = facades.get(client);
+      if (!wrapped) {
+        wrapped = facade(client);
+        facades.set(client, wrapped);
+      }
+      return wrapped;
+    },
+    end: () => pool.end(),
+  };
 }

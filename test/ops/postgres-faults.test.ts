@@ -111,6 +111,39 @@ test('PostgreSQL cut and restored: the process lives, health is honest, requests
   assert.equal((await timed(`${url}/readyz`)).status, 200);
 });
 
+test('pooled connections a partition left silent for good are dropped once found, not reused: the instance recovers after one failed query each', async (t) => {
+  const direct = await freshPostgresDatabase(t);
+  if (!requireService(t, direct !== null, 'PostgreSQL') || direct === null) return;
+  const target = new URL(direct);
+  const proxy = await startFaultProxy(t, { host: target.hostname, port: Number(target.port || 5432) });
+  const { app, url } = await startApp(t, {
+    DATABASE_URL: throughProxy(direct, proxy),
+    DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+    DATABASE_STATEMENT_TIMEOUT_SECONDS: '0.5',
+  });
+  // A few pooled connections, idle again once these return.
+  await Promise.all([1, 2, 3].map(() => sql`select pg_sleep(0.05)`.execute(app.db)));
+  const pooled = proxy.openConnections;
+  assert.ok(pooled >= 3, `${pooled} pooled connections`);
+
+  // The database host dies without a word; its replacement answers new connections but has
+  // never heard of the old ones, which stay silent (in real life until TCP gives up, ~15 min).
+  proxy.cut('hang');
+  const during = await Promise.all(Array.from({ length: pooled }, () => timed(`${url}/readyz`)));
+  for (const answer of during) assert.equal(answer.status, 503);
+  proxy.restore({ silenced: 'keep' });
+
+  // Each silent connection was found out by its query's timeout: none may be handed out again.
+  const after = await timed(`${url}/readyz`);
+  assert.equal(after.status, 200, 'a connection found silent went back to the pool');
+  assert.ok(after.ms < 1500, `readyz took ${after.ms} ms`);
+  const burst = await Promise.all(Array.from({ length: pooled + 2 }, () => timed(`${url}/readyz`)));
+  assert.deepEqual(
+    burst.map((answer) => answer.status),
+    burst.map(() => 200),
+  );
+});
+
 test('SQLite held by another writer: requests answer 503 (not 500) and work once it lets go', async (t) => {
   const { url, config } = await startApp(t);
   const browser = await new Browser(url).login();

@@ -18,8 +18,13 @@ export interface FaultProxy {
   readonly accepted: number;
   /** Fails every open connection and treats new ones as `mode` says, until `restore()`. */
   cut(mode?: CutMode): void;
-  /** Forwards new connections again (the cut ones stay cut, as after a real outage). */
-  restore(): void;
+  /**
+   * Forwards new connections again (the cut ones stay cut, as after a real outage). Connections a
+   * `hang` silenced are reset by default, as when the peer answers their next packet with a RST;
+   * `{ silenced: 'keep' }` leaves them silent for good, as when the host behind them died without
+   * a word (its replacement never heard of them): only the app's own timeouts can find them.
+   */
+  restore(options?: { silenced?: 'reset' | 'keep' }): void;
   close(): Promise<void>;
 }
 
@@ -94,8 +99,9 @@ export async function startFaultProxy(
         }
       }
     },
-    restore() {
+    restore({ silenced = 'reset' } = {}) {
       mode = null;
+      if (silenced === 'keep') return;
       // Connections held silent stay dead, as after a partition their peers have given up on.
       for (const [client, upstream] of [...pairs]) if (upstream === null) client.resetAndDestroy();
       for (const upstream of frozen) upstream?.resetAndDestroy();
@@ -104,6 +110,8 @@ export async function startFaultProxy(
     close: () =>
       new Promise<void>((resolve) => {
         proxy.cut('refuse');
+        for (const upstream of frozen) upstream?.resetAndDestroy();
+        frozen.clear();
         server.close(() => resolve());
       }),
   };
