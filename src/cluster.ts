@@ -33,6 +33,9 @@ export function runPrimary(workers: number, log: Logger): void {
   const fork = () => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
+    // A message to a worker that just died fails with an 'error' on it; unheard, it would end
+    // the primary and with it every worker.
+    worker.on('error', (err) => log.warn({ err, workerPid: worker.process.pid }, 'worker channel error'));
   };
 
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
@@ -47,7 +50,8 @@ export function runPrimary(workers: number, log: Logger): void {
     }
     quickDeaths = lived >= STABLE_AFTER_MS ? 0 : quickDeaths + 1;
     const delay = restartDelayMs(quickDeaths);
-    log.error({ pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; restarting');
+    // `workerPid`, not `pid`: pino already writes the primary's own pid on every line.
+    log.error({ workerPid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; restarting');
     setTimeout(fork, delay);
   });
 

@@ -24,8 +24,9 @@ try {
 }
 
 if (config.workers > 1 && cluster.isPrimary) {
-  if (config.metricsApiKey !== null) serveClusterMetrics();
-  runPrimary(config.workers, createProcessLogger(config));
+  const log = createProcessLogger(config);
+  if (config.metricsApiKey !== null) serveClusterMetrics(log);
+  runPrimary(config.workers, log);
 } else {
   await serve();
 }

@@ -6,6 +6,7 @@
  * event-loop lag is averaged); so a scrape of an instance is the instance, whatever its workers.
  */
 import cluster from 'node:cluster';
+import type { Logger } from 'pino';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
 const REQUEST = 'auth-sse:metrics-request';
@@ -23,16 +24,29 @@ interface MetricsResponse {
 const isMessage = (message: unknown, type: string): message is { type: string; id: number } =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 
-/** In the primary: answers workers' requests with the figures of every worker. */
-export function serveClusterMetrics(): void {
+/**
+ * In the primary: answers workers' requests with the figures of every worker. A worker may die
+ * while its figures are being collected (collecting waits up to 5 s for a silent one): its answer
+ * is then dropped, since a send to a worker that is gone emits an 'error' nothing would catch,
+ * ending the primary and with it every worker.
+ */
+export function serveClusterMetrics(log: Logger): void {
   const aggregator = new AggregatorRegistry();
   cluster.on('message', (worker, message: unknown) => {
     if (!isMessage(message, REQUEST)) return;
-    const reply = (answer: Omit<MetricsResponse, 'type' | 'id'>) =>
-      worker.send({ type: RESPONSE, id: message.id, ...answer } satisfies MetricsResponse);
+    log.debug({ workerPid: worker.process.pid }, 'collecting metrics for a scrape');
+    const reply = (answer: Omit<MetricsResponse, 'type' | 'id'>) => {
+      if (!worker.isConnected()) return;
+      worker.send({ type: RESPONSE, id: message.id, ...answer } satisfies MetricsResponse, (error) => {
+        if (error) log.warn({ err: error, workerPid: worker.process.pid }, 'could not answer a scrape');
+      });
+    };
     aggregator.clusterMetrics().then(
       (body) => reply({ body }),
-      (error: unknown) => reply({ error: String(error) }),
+      (error: unknown) => {
+        log.warn({ err: error }, 'collecting metrics from the workers failed');
+        reply({ error: String(error) });
+      },
     );
   });
 }
@@ -62,6 +76,12 @@ export function joinClusterMetrics(registry: Registry): () => Promise<string> {
         if (response.body !== undefined) resolve(response.body);
         else reject(new Error(response.error ?? 'no metrics'));
       });
-      process.send?.({ type: REQUEST, id });
+      // With the primary gone, a send without a callback would throw an 'error' into the process.
+      process.send?.({ type: REQUEST, id }, undefined, undefined, (error: Error | null) => {
+        if (!error) return;
+        clearTimeout(timer);
+        waiting.delete(id);
+        reject(error);
+      });
     });
 }

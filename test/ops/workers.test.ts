@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { restartDelayMs } from '../../src/cluster.ts';
 import { numberOf, openStreamRetrying } from '../events/helpers.ts';
+import { tempSqliteUrl } from '../support/app.ts';
 import { deleteRedisKeys, redisAvailable } from '../support/backends.ts';
 import { apiToken } from '../support/http.ts';
-import { listeningUrl, PROCESS_ENV, spawnServer } from '../support/process.ts';
+import { isRunning, listeningUrl, PROCESS_ENV, spawnServer } from '../support/process.ts';
 import { freshPostgresDatabase, REDIS_URL, requireService } from '../support/services.ts';
 import type { SseClient } from '../support/sse.ts';
 
@@ -103,7 +104,7 @@ test('WORKERS=2 on PostgreSQL + Redis: streams on both workers get every publish
 
   const victim = streamPids[0] ?? 0;
   process.kill(victim, 'SIGKILL');
-  await cluster.waitFor((line) => line.msg === 'worker died; restarting' && line.pid === victim);
+  await cluster.waitFor((line) => line.msg === 'worker died; restarting' && line.workerPid === victim);
   // Published while that worker is gone and its replacement is starting.
   for (const n of [4, 5, 6]) await publish(n);
   await Promise.all(clients.map((client) => receive(client, 6)));
@@ -115,4 +116,49 @@ test('WORKERS=2 on PostgreSQL + Redis: streams on both workers get every publish
   cluster.child.kill('SIGTERM');
   assert.equal(await cluster.exited, 0, 'SIGTERM stops every worker and the primary cleanly');
   assert.equal(cluster.lines.filter((line) => line.msg === 'shut down cleanly').length, 2);
+});
+
+test('WORKERS=2: a worker that dies while the primary collects its scrape does not take the primary down', async (t) => {
+  if (!requireService(t, await redisAvailable(), 'Redis')) return;
+  const prefix = `test:auth-sse:${randomBytes(6).toString('hex')}:`;
+  t.after(() => deleteRedisKeys(prefix));
+  const cluster = spawnServer(t, {
+    ...PROCESS_ENV,
+    WORKERS: '2',
+    DATABASE_URL: tempSqliteUrl(t),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    METRICS_API_KEY: METRICS_KEY,
+    LOG_LEVEL: 'debug',
+  });
+  const listening = () => cluster.lines.filter((line) => /listening at/.test(String(line.msg)));
+  await cluster.waitFor(() => listening().length === 2);
+  const url = listeningUrl(listening()[0] ?? {});
+  const [first, second] = listening().map((line) => Number(line.pid));
+  const scrape = (signal?: AbortSignal) =>
+    fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` }, signal });
+
+  // One worker stops answering (paused), so collecting the figures waits for it; the scrapes
+  // are dealt round-robin, so one of them reaches the other worker, which asks the primary.
+  process.kill(second ?? 0, 'SIGSTOP');
+  t.after(() => {
+    if (isRunning(second ?? 0)) process.kill(second ?? 0, 'SIGCONT');
+  });
+  const abandoned = new AbortController();
+  const scrapes = [scrape(abandoned.signal), scrape(abandoned.signal)].map((p) => p.catch(() => null));
+  await cluster.waitFor((line) => line.msg === 'collecting metrics for a scrape' && line.workerPid === first);
+  // The asking worker dies before the answer comes back.
+  process.kill(first ?? 0, 'SIGKILL');
+  await cluster.waitFor((line) => line.msg === 'collecting metrics from the workers failed');
+  process.kill(second ?? 0, 'SIGCONT');
+  abandoned.abort();
+  await Promise.all(scrapes);
+
+  // The primary lives on: it restarted the dead worker, and the instance answers scrapes.
+  await cluster.waitFor(() => listening().length === 3);
+  const response = await scrape();
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /^sse_open_streams 0$/m);
+  cluster.child.kill('SIGTERM');
+  assert.equal(await cluster.exited, 0);
 });
