@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { Kysely, type SqliteDatabase, sql } from 'kysely';
 import { FairSqliteDialect, openSqlite } from './sqlite.ts';
 
@@ -120,4 +122,29 @@ test('queries waiting for the connection all run, in the order they asked for it
     stored.rows.map((row) => row.n),
     order,
   );
+});
+
+test('opening a database another process is writing waits for it instead of failing at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'auth-sse-sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const filename = join(dir, 'busy.db');
+  // A fresh file (rollback journal) that another connection is writing for a moment: switching it
+  // to WAL needs that writer gone, as when several processes start on a new database at once.
+  const writer = new Worker(
+    `const { DatabaseSync } = require('node:sqlite');
+     const { workerData, parentPort } = require('node:worker_threads');
+     const db = new DatabaseSync(workerData.filename);
+     db.exec('create table t (x); begin immediate; insert into t values (1)');
+     parentPort.postMessage('writing');
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+     db.exec('commit');
+     db.close();`,
+    { eval: true, workerData: { filename } },
+  );
+  await once(writer, 'message');
+  const db = openSqlite(filename);
+  t.after(() => db.close());
+  assert.deepEqual(plain(db.prepare('select x from t').all([])), [{ x: 1 }]);
+  assert.deepEqual(plain(db.prepare('pragma journal_mode').all([])), [{ journal_mode: 'wal' }]);
+  await once(writer, 'exit');
 });

@@ -2,8 +2,11 @@ import { statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import {
+  CompiledQuery,
   type DatabaseConnection,
+  type DialectAdapter,
   type Driver,
+  SqliteAdapter,
   type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
@@ -18,6 +21,9 @@ import {
  */
 const STATEMENT_CACHE_SIZE = 256;
 
+/** How long a statement waits for another process's write lock before failing (then 503). */
+export const BUSY_TIMEOUT_MS = 1000;
+
 /** How often the write-ahead log's size is looked at, and the size past which it is checkpointed. */
 const WAL_CHECK_MS = 1000;
 const WAL_CHECKPOINT_BYTES = 1024 * 1024;
@@ -31,8 +37,8 @@ export function openSqlite(filename: string): SqliteDatabase {
   // WAL lets readers run during a write and survives crashes; busy_timeout covers the CLI
   // writing while the server runs. node:sqlite waits *synchronously*, stalling every request
   // and stream meanwhile, so the wait is short: past it the request gets 503 (src/db/faults.ts).
-  database.exec('PRAGMA journal_mode = WAL');
-  database.exec('PRAGMA busy_timeout = 1000');
+  database.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  switchToWal(database);
   database.exec('PRAGMA foreign_keys = ON');
   database.exec('PRAGMA synchronous = NORMAL');
   const stopCheckpoints = checkpointInBackground(database, filename);
@@ -58,6 +64,33 @@ export function openSqlite(filename: string): SqliteDatabase {
     },
   };
 }
+
+/** How long opening a new database waits for other processes to let it switch to WAL. */
+const WAL_SWITCH_LIMIT_MS = 10_000;
+
+/**
+ * `journal_mode = WAL`. On a new file (still in rollback-journal mode) the switch needs every
+ * other connection gone, and SQLite refuses it at once, busy_timeout or not, while another process
+ * writes — as when several processes start on a new database together. So it is retried for a
+ * while: only ever at open (start-up, the CLI), where a short synchronous wait blocks nobody.
+ */
+function switchToWal(database: DatabaseSync): void {
+  const deadline = Date.now() + WAL_SWITCH_LIMIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      database.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (error) {
+      const { errcode } = error as { errcode?: unknown };
+      const busy = typeof errcode === 'number' && (errcode & 0xff) === SQLITE_BUSY;
+      if (!busy || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, 20);
+    }
+  }
+}
+
+const SQLITE_BUSY = 5;
 
 /**
  * Moves WAL checkpoints off the event loop. SQLite checkpoints on the connection that commits
@@ -124,11 +157,35 @@ export class FairSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new FairSqliteDriver(this.#config);
   }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter();
+  }
+}
+
+/**
+ * SQLite runs DDL inside transactions, though Kysely's adapter says otherwise: so each migration
+ * run is one transaction — all or nothing — and, begun `immediate`, processes starting together on
+ * a new database take turns instead of interleaving their migrations.
+ */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
 }
 
 class FairSqliteDriver extends SqliteDriver {
   readonly #waiting: (() => void)[] = [];
   #held = false;
+
+  /**
+   * `begin immediate`: a transaction takes the write lock as it starts, waiting (busy_timeout) for
+   * another process's writer. A plain `begin` takes it at its first write and, in WAL mode, fails
+   * there at once, without waiting, if another process wrote since the transaction's first read —
+   * so two processes migrating a new database, or the CLI writing beside the server, collided.
+   */
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));

@@ -1,5 +1,9 @@
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
 import type { Dialect } from '../connect.ts';
+import { BUSY_TIMEOUT_MS } from '../sqlite.ts';
+
+/** SQLite: how long a starting process waits for another one's migration run. */
+const MIGRATION_BUSY_TIMEOUT_MS = 30_000;
 
 /**
  * Numbered, forward-only migrations. The first one is written so that a database created by the
@@ -210,7 +214,17 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
     const { error } = await new Migrator({ db: target, provider }).migrateToLatest();
     if (error) throw error;
   };
-  if (dialect !== 'postgres') return run(db);
+  if (dialect !== 'postgres') {
+    // Each migration run is one `begin immediate` transaction (sqlite.ts), so processes starting
+    // together on a new file take turns; the next may wait for a whole run, longer than a
+    // request should ever wait for the lock. Nothing is served yet, so the wait blocks nobody.
+    await sql.raw(`PRAGMA busy_timeout = ${MIGRATION_BUSY_TIMEOUT_MS}`).execute(db);
+    try {
+      return await run(db);
+    } finally {
+      await sql.raw(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).execute(db);
+    }
+  }
   // Kysely locks its own table on PostgreSQL, but two instances racing to create that table
   // can still collide; an advisory lock held on one connection serialises the whole run.
   await db.connection().execute(async (conn) => {
