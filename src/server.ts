@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, parseBoolean } from './config.ts';
 import { createProcessLogger } from './logging.ts';
 import { serveClusterMetrics } from './metrics/cluster-metrics.ts';
 import { DEV_SECRET_KEY_FILE, startupWarnings, withDevSecretKey } from './secret-key.ts';
+import { ServiceUnavailableError } from './service-unavailable.ts';
 
 /** Shutdown never takes longer than this: the process exits anyway (code 1). */
 const SHUTDOWN_LIMIT_MS = 10_000;
@@ -32,7 +33,18 @@ if (config.workers > 1 && cluster.isPrimary) {
 }
 
 async function serve() {
-  const app = await buildApp(config);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config);
+  } catch (err) {
+    // Most often the database or Redis is not there yet. One line that says which, for the
+    // operator; the process manager (or the cluster primary, with back-off) starts it again.
+    const log = createProcessLogger(config);
+    log.fatal({ err }, 'could not start');
+    log.flush();
+    console.error(`Cannot start: ${startFailure(err)}`);
+    process.exit(1);
+  }
 
   /**
    * SIGTERM/SIGINT: stop accepting connections, end every event stream (clients reconnect — to
@@ -83,4 +95,15 @@ async function serve() {
     app.log.error({ err }, 'could not start');
     process.exit(1);
   }
+}
+
+/** What stopped start-up, in one line naming the variable to check. */
+function startFailure(err: unknown): string {
+  if (err instanceof ServiceUnavailableError) {
+    const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
+    return err.dependency === 'database'
+      ? `the database (DATABASE_URL) does not answer: ${cause}`
+      : `Redis (REDIS_URL) does not answer: ${cause}`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

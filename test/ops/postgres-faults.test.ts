@@ -3,9 +3,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { ServiceUnavailableError } from '../../src/service-unavailable.ts';
-import { startApp } from '../support/app.ts';
+import { startApp, tempSqliteUrl } from '../support/app.ts';
 import { startFaultProxy, throughProxy } from '../support/fault-proxy.ts';
 import { apiToken, Browser } from '../support/http.ts';
+import { PROCESS_ENV, spawnServer } from '../support/process.ts';
+import { freePort } from '../support/redis-server.ts';
 import { freshPostgresDatabase, requireService } from '../support/services.ts';
 import { openSse } from '../support/sse.ts';
 
@@ -166,4 +168,20 @@ test('SQLite held by another writer: requests answer 503 (not 500) and work once
   other.exec('rollback');
 
   assert.equal((await addCourse('Algebra')).status, 201);
+});
+
+test('started while PostgreSQL or Redis is away: one line naming the variable, exit 1 (the process manager retries), no crash dump', async (t) => {
+  const closed = `127.0.0.1:${await freePort()}`;
+  for (const [env, named] of [
+    [{ DATABASE_URL: `postgres://postgres@${closed}/test` }, 'DATABASE_URL'],
+    [{ DATABASE_URL: tempSqliteUrl(t), REDIS_URL: `redis://${closed}` }, 'REDIS_URL'],
+  ] as const) {
+    const server = spawnServer(t, { ...PROCESS_ENV, ...env });
+    assert.equal(await server.exited, 1);
+    const stderr = server.text.split('\n').filter((line) => line !== '' && !line.startsWith('{'));
+    assert.equal(stderr.length, 1, server.text);
+    assert.match(stderr[0] ?? '', new RegExp(`^Cannot start: .*${named}.*(does not answer|cannot reach)`));
+    const fatal = server.lines.find((line) => line.msg === 'could not start');
+    assert.equal(fatal?.level, 60, 'logged as fatal, with the error, for the log shipper');
+  }
 });
