@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requestIdFor } from '../../src/logging.ts';
 import { ended, openStream } from '../events/helpers.ts';
-import { startApp } from '../support/app.ts';
+import { startApp, tempSqliteUrl } from '../support/app.ts';
 import { apiToken } from '../support/http.ts';
+import { listeningUrl, PROCESS_ENV, spawnServer } from '../support/process.ts';
 
 /** Starts the app with its JSON log lines collected in memory. */
 async function startLogged(t: import('node:test').TestContext) {
@@ -52,4 +53,24 @@ test('one line when a stream opens and one when it closes: user, instance, durat
   assert.equal(closed?.instance, opened?.instance);
   assert.equal(typeof closed?.durationMs, 'number');
   assert.equal(closed?.reqId, opened?.reqId);
+});
+
+test('the server logs pretty lines when DEBUG is true and one JSON object per line otherwise', async (t) => {
+  const prettyLine =
+    /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO \(\d+\): Server listening at http:\/\/127\.0\.0\.1:\d+$/m;
+  const [pretty, json] = [
+    spawnServer(t, { ...PROCESS_ENV, DEBUG: 'true', DATABASE_URL: tempSqliteUrl(t) }),
+    spawnServer(t, { ...PROCESS_ENV, DEBUG: 'false', DATABASE_URL: tempSqliteUrl(t) }),
+  ];
+  // Two servers starting at once on a shared machine: give them time.
+  const listening = await json.waitFor((line) => /listening at/.test(String(line.msg)), 30_000);
+  await fetch(`${listeningUrl(listening)}/healthz`, { headers: { 'x-request-id': 'json-check-1' } });
+  const completed = await json.waitFor(
+    (line) => line.reqId === 'json-check-1' && line.msg === 'request completed',
+  );
+  assert.equal(completed.level, 30);
+  assert.doesNotMatch(json.text, /^\[\d{2}:\d{2}/m, 'no pretty line in production');
+
+  await pretty.waitForText(prettyLine, 30_000);
+  assert.equal(pretty.lines.length, 0, 'no JSON line in DEBUG');
 });

@@ -133,3 +133,21 @@ test('a client that stops reading is dropped and counted as closed for reason "s
   for (const reason of ['client', 'auth', 'reload', 'bus-reset', 'server'])
     assert.equal(seriesValue(after, 'sse_streams_closed_total', { reason }), 0, reason);
 });
+
+test('a login refused by the throttle is counted as throttled, not as a failure', async (t) => {
+  const { url } = await startApp(t, { METRICS_API_KEY: KEY, LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' });
+  const login = (password: string) =>
+    fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'luke', password }),
+    });
+  assert.deepEqual(
+    [(await login('wrong')).status, (await login('wrong')).status, (await login('pass456')).status],
+    [401, 401, 429],
+  );
+  const after = await scrape(url);
+  assert.equal(seriesValue(after, 'auth_logins_total', { result: 'failure' }), 2);
+  assert.equal(seriesValue(after, 'auth_logins_total', { result: 'throttled' }), 1);
+  assert.equal(seriesValue(after, 'auth_logins_total', { result: 'success' }), 0);
+});

@@ -28,6 +28,8 @@ export interface ServerProcess {
     match: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Resolves once the output (JSON or not) matches `pattern`; rejects after `timeoutMs`. */
+  waitForText(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
 }
@@ -78,23 +80,30 @@ export function spawnServer(
       return text;
     },
     exited,
-    waitFor: (match, timeoutMs = 15_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find(match);
-          if (!found) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no matching log line within ${timeoutMs} ms; output:\n${text.slice(-4000)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
+    waitForText: async (pattern, timeoutMs = 15_000) => {
+      await waitUntil(() => (pattern.test(text) ? true : undefined), timeoutMs);
+    },
+    waitFor: (match, timeoutMs = 15_000) => waitUntil(() => lines.find(match), timeoutMs),
   };
+
+  /** Resolves with `found()` once it is defined, checked on every chunk of output. */
+  function waitUntil<T>(found: () => T | undefined, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const value = found();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; output:\n${text.slice(-4000)}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  }
 }
 
 /** The URL a "Server listening at …" line names. */
