@@ -53,6 +53,9 @@ export interface AccountDeps {
   later(work: () => Promise<void>): void;
 }
 
+/** Why a name cannot be a new username. */
+export const USERNAME_RULE = 'Username must be 1-64 letters, digits, ".", "_" or "-".';
+
 /** Lower-case and trimmed: addresses are compared without regard to case. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -122,8 +125,7 @@ export function createAccountService(deps: AccountDeps) {
         { key: `signup:${ipKey(client.ip)}`, limit: config.registrationMaxPerIp },
       ]);
       if (wait !== null) return throttled(wait);
-      if (!isValidUsername(input.username))
-        return fail(400, 'Username must be 1-64 letters, digits, ".", "_" or "-".', 'username');
+      if (!isValidUsername(input.username)) return fail(400, USERNAME_RULE, 'username');
       const problem = policy(input.password, input.username);
       if (problem) return fail(400, problem.message, 'password');
       if (!(await auth.users.create(input.username, await auth.passwords.hash(input.password))))
