@@ -12,7 +12,9 @@
  * - links are single-use, hashed, expiring tokens bound to the address they were sent to
  *   (account-tokens.ts); a changed or re-verified address voids older links;
  * - a password change ends every other session, a reset every session (the old password may be
- *   known to someone else), and both void outstanding reset links.
+ *   known to someone else), and both void outstanding reset links;
+ * - a deleted account's messages leave the event log with it: usernames are free again, and a
+ *   stream resumes by name.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -51,6 +53,8 @@ export interface AccountDeps {
   record(userId: number, username: string, kind: ActivityKind, client: ClientInfo): void;
   /** Runs work after the answer has gone, tracked so that close waits for it. */
   later(work: () => Promise<void>): void;
+  /** Deletes a user's messages from the event log (`EventLog.forget`). */
+  forgetMessages(username: string): Promise<unknown>;
 }
 
 /** Why a name cannot be a new username. */
@@ -257,11 +261,20 @@ export function createAccountService(deps: AccountDeps) {
       return ended.length;
     },
 
-    /** Deletes the caller's account after checking their password; their sessions and streams end. */
+    /**
+     * Deletes the caller's account after checking their password; their sessions and streams
+     * end. Their messages leave the event log too — before the user (a log that cannot be reached
+     * fails the request with nothing deleted) and once more after, for any published meanwhile —
+     * or a new account of the same name could replay them.
+     */
     async deleteAccount(user: AuthenticatedUser, password: string, client: ClientInfo): Promise<Outcome> {
       const refused = await checkCurrentPassword(user, password, client);
       if (refused) return { ...refused, field: 'password' };
+      await deps.forgetMessages(user.username);
       await auth.removeUser(user.username);
+      deps.later(async () => {
+        await deps.forgetMessages(user.username);
+      });
       return { ok: true };
     },
   };
