@@ -33,7 +33,15 @@ test('anonymous visitors are sent to log in; the page shows the user, the sessio
   assert.equal(items.length, 2);
   assert.equal((html.match(/This device/g) ?? []).length, 1);
   assert.match(html, /Safari on macOS/);
-  assert.equal((html.match(/>Revoke</g) ?? []).length, 1, 'every session but this one has a revoke button');
+  assert.equal((html.match(/>Revoke</g) ?? []).length, 1, 'the other session has a revoke button');
+  // This device's ends with a logout: the cookie goes with it.
+  const current = /<li id="session-[^"]+" class="list-item session current"[\s\S]*?<\/li>/.exec(html)?.[0] ?? '';
+  assert.match(current, /<form [^>]*method="post" action="\/logout"[^>]*>\s*<input type="hidden" name="_csrf"/);
+  assert.match(current, />Log out</);
+  const signedOut = await navigatePost(browser, '/logout', {}, '/account');
+  assert.equal(signedOut.status, 302);
+  assert.equal(signedOut.location, '/login');
+  assert.ok(!browser.cookies.has('access_token'));
   // Newest first: this sign-in, the failed one, the first sign-in.
   const activity = [...html.matchAll(/<li id="activity-\d+"[^>]*>.*?class="list-item-title">([^<]+)</g)].map(
     (m) => m[1],
