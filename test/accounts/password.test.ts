@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import { closeAll, ended, numbered, numberOf, openStream } from '../events/helpers.ts';
 import { startApp } from '../support/app.ts';
 import { BACKENDS, setupBackend } from '../support/backends.ts';
+import { startFaultProxy, throughProxy } from '../support/fault-proxy.ts';
 import { apiToken, Browser } from '../support/http.ts';
+import { REDIS_URL } from '../support/services.ts';
 import { openSse } from '../support/sse.ts';
 import { navigatePost } from './helpers.ts';
 
@@ -235,3 +237,35 @@ for (const backend of BACKENDS)
     const nines = events.filter((e) => e.data === JSON.stringify(numbered(9)));
     assert.deepEqual(nines.map((e) => e.recipient).sort(), [...alike].sort());
   });
+
+test('with Redis away, deleting an account answers 503 and deletes nothing; once it is back, the deletion goes through', async (t) => {
+  const setup = await setupBackend(t, 'redis');
+  if (!setup) return;
+  const proxy = await startFaultProxy(t, {
+    host: '127.0.0.1',
+    port: Number(new URL(REDIS_URL).port || 6379),
+  });
+  const { url } = await setup.start({ REDIS_URL: throughProxy(REDIS_URL, proxy) });
+  const token = await apiToken(url, 'luke', 'pass456');
+  const remove = () =>
+    fetch(`${url}/api/account`, {
+      method: 'DELETE',
+      headers: bearer(token),
+      body: JSON.stringify({ password: 'pass456' }),
+    });
+  proxy.cut('refuse');
+  const refused = await remove();
+  assert.equal(refused.status, 503, 'its messages could not leave the log');
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.equal(await meStatus(url, token), 200, 'the account and its session are still there');
+  proxy.restore();
+  for (let attempt = 0; ; attempt++) {
+    const response = await remove();
+    if (response.status === 204) break;
+    assert.equal(response.status, 503);
+    assert.ok(attempt < 200, 'Redis is back within seconds');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.equal(await meStatus(url, token), 401);
+  assert.equal(await loginStatus(url, 'pass456', 'luke'), 401);
+});
