@@ -90,19 +90,19 @@ export function createAccountService(deps: AccountDeps) {
     `${config.publicUrl}${path}?token=${encodeURIComponent(token)}`;
   const emailKey = (email: string) => createHash('sha256').update(email).digest('hex').slice(0, 32);
 
-  /** Sends a verification link for `email` unless the account's mail limit is reached. */
-  const sendVerification = async (
-    user: { id: number; username: string },
-    email: string,
-  ): Promise<Outcome> => {
+  /** Counts one mail against the account's limit; the refusal when it is reached. */
+  const takeMailAllowance = async (userId: number): Promise<Failure | null> => {
     const wait = await deps.rateLimiter.take([
-      { key: `mail:user:${user.id}`, limit: config.mailMaxPerAccount },
+      { key: `mail:user:${userId}`, limit: config.mailMaxPerAccount },
     ]);
-    if (wait !== null) return throttled(wait, 'email');
+    return wait === null ? null : throttled(wait, 'email');
+  };
+
+  /** Sends a verification link for `email` (its allowance already taken). */
+  const sendVerification = async (user: { id: number; username: string }, email: string) => {
     const hours = config.emailVerificationHours;
     const token = await tokens.issue(user.id, 'verify-email', email, Math.round(hours * 3600));
     mailer.send(verificationMail(email, user.username, link('/verify-email', token), hours));
-    return { ok: true };
   };
 
   /** Counts an attempt at `user`'s current password, checks it, and takes success back off. */
@@ -139,7 +139,8 @@ export function createAccountService(deps: AccountDeps) {
       if (input.email) {
         const email = normalizeEmail(input.email);
         await emails.set(user.id, email);
-        await sendVerification(user, email);
+        // A new account's allowance is whole.
+        if ((await takeMailAllowance(user.id)) === null) await sendVerification(user, email);
       }
       const issued = await auth.startSession(user, client, false);
       return { ok: true, username: user.username, token: issued.token, exp: issued.claims.exp };
@@ -167,7 +168,9 @@ export function createAccountService(deps: AccountDeps) {
     /**
      * Sets (or re-sends the link for) the caller's address; it is unverified until the link is
      * used. The address the account has already verified changes nothing and sends nothing
-     * (`verified: true`), and the caller is told so rather than to wait for a mail.
+     * (`verified: true`), and the caller is told so rather than to wait for a mail. Past the
+     * account's mail limit nothing changes either: the address stays as it was (a verified one
+     * stays verified) rather than become one no link was sent to.
      */
     async setEmail(
       user: AuthenticatedUser,
@@ -175,12 +178,14 @@ export function createAccountService(deps: AccountDeps) {
     ): Promise<Outcome<{ email: string; verified: boolean }>> {
       const email = normalizeEmail(rawEmail);
       if (email === user.email && user.emailVerified) return { ok: true, email, verified: true };
+      const refused = await takeMailAllowance(user.id);
+      if (refused) return refused;
       if (email !== user.email) {
         await emails.set(user.id, email);
         auth.userChanged(user.username);
       }
-      const sent = await sendVerification(user, email);
-      return sent.ok ? { ok: true, email, verified: false } : sent;
+      await sendVerification(user, email);
+      return { ok: true, email, verified: false };
     },
 
     /** Uses a verification link; the account's address becomes verified (if it is still the one sent to). */

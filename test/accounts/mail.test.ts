@@ -135,6 +135,36 @@ test('setting an address on the account sends a link; an expired or replaced lin
   assert.equal((await verify(link)).status, 204);
 });
 
+test('verification mails are limited per account: past MAIL_MAX_PER_ACCOUNT, 429 with Retry-After and no mail', async (t) => {
+  const { url, mail } = await appWithMail(t, { MAIL_MAX_PER_ACCOUNT: '2' });
+  const token = await apiToken(url);
+  const set = (email: string) =>
+    fetch(`${url}/api/account/email`, {
+      method: 'POST',
+      headers: json(token),
+      body: JSON.stringify({ email }),
+    });
+  for (const email of ['one@example.com', 'two@example.com']) {
+    assert.equal((await set(email)).status, 202);
+    await mail.next(email);
+  }
+  const refused = await set('three@example.com');
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.match(((await refused.json()) as { error: string }).error, /Too many attempts/);
+  assert.equal((await me(url, token)).email, 'two@example.com', 'a refused change changes nothing');
+  // Another account has its own allowance.
+  const luke = await apiToken(url, 'luke', 'pass456');
+  const lukes = await fetch(`${url}/api/account/email`, {
+    method: 'POST',
+    headers: json(luke),
+    body: JSON.stringify({ email: 'luke@example.com' }),
+  });
+  assert.equal(lukes.status, 202);
+  await mail.next('luke@example.com');
+  assert.equal(mail.received.filter((m) => m.to === 'three@example.com').length, 0);
+});
+
 test('the address already verified, submitted again, sends nothing and says so (API and form)', async (t) => {
   const { url, app, mail } = await appWithMail(t);
   const token = await verifiedUser(url, mail, 'alice', 'alice@example.com');
