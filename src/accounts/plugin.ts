@@ -76,6 +76,7 @@ export default async function accountsPlugin(app: FastifyInstance, opts: { confi
     mailer,
     record,
     later,
+    forgetMessages: (username) => app.events.log.forget(username),
   });
 
   const prune = () =>

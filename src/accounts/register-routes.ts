@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { clientInfo, setSessionCookie } from '../auth/plugin.ts';
+import { isValidUsername } from '../auth/users.ts';
 import type { Config } from '../config.ts';
 import { sendFailure } from './http.ts';
 import { registerFormSchema, registerPageSchema } from './page-schemas.ts';
 import { type RegisterBody, RegisterForm, registerSchema } from './schemas.ts';
-import type { AccountService } from './service.ts';
+import { type AccountService, USERNAME_RULE } from './service.ts';
 
 const HOME = '/protected';
 /** Simple enough for a form field; the API route's schema (ajv `email` format) is the strict check. */
@@ -42,6 +43,9 @@ export default async function registerRoutes(
       // What was typed comes back, passwords excepted.
       const values = { username, email };
       const errors: Record<string, string> = {};
+      // Whether the name is taken is left to `register`, which counts the attempt: this check
+      // answers without touching the sign-up limit, so it must not tell which names exist.
+      if (!isValidUsername(username)) errors.username = USERNAME_RULE;
       if (password !== password_confirm) errors.password_confirm = 'The passwords do not match.';
       if (email.trim() !== '' && !EMAIL_PATTERN.test(email.trim()))
         errors.email = 'This is not an email address.';

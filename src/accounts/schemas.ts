@@ -19,6 +19,10 @@ const ERRORS: Record<number, [description: string, example: string]> = {
   404: ['Not found (another user’s id answers the same)', 'No such session'],
   409: ['Conflict: the name or address is taken', 'This username is taken.'],
   429: ['Too many attempts (see Retry-After)', 'Too many attempts. Try again in 60 seconds.'],
+  503: [
+    'The event log (Redis) is away: nothing was deleted; retry after Retry-After',
+    'Service temporarily unavailable; try again shortly',
+  ],
 };
 const errors = (...statuses: number[]) =>
   Object.fromEntries(
@@ -201,11 +205,12 @@ export const DeleteAccountBody = Type.Object(
 export type DeleteAccountBody = Static<typeof DeleteAccountBody>;
 export const deleteAccountSchema = {
   summary: 'Delete your account',
-  description: "Deletes the caller's account, courses and sessions; its streams end.",
+  description:
+    "Deletes the caller's account, courses and sessions, and its messages in the event log (a new account of the same name replays none of them); its streams end.",
   tags: TAGS,
   security: SIGNED_IN,
   body: DeleteAccountBody,
-  response: { 204: noContent('Deleted'), ...errors(400, 401, 403, 429) },
+  response: { 204: noContent('Deleted'), ...errors(400, 401, 403, 429, 503) },
 };
 
 export const activitySchema = {

@@ -12,7 +12,9 @@
  * - links are single-use, hashed, expiring tokens bound to the address they were sent to
  *   (account-tokens.ts); a changed or re-verified address voids older links;
  * - a password change ends every other session, a reset every session (the old password may be
- *   known to someone else), and both void outstanding reset links.
+ *   known to someone else), and both void outstanding reset links;
+ * - a deleted account's messages leave the event log with it: usernames are free again, and a
+ *   stream resumes by name.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -51,7 +53,12 @@ export interface AccountDeps {
   record(userId: number, username: string, kind: ActivityKind, client: ClientInfo): void;
   /** Runs work after the answer has gone, tracked so that close waits for it. */
   later(work: () => Promise<void>): void;
+  /** Deletes a user's messages from the event log (`EventLog.forget`). */
+  forgetMessages(username: string): Promise<unknown>;
 }
+
+/** Why a name cannot be a new username. */
+export const USERNAME_RULE = 'Username must be 1-64 letters, digits, ".", "_" or "-".';
 
 /** Lower-case and trimmed: addresses are compared without regard to case. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -83,19 +90,19 @@ export function createAccountService(deps: AccountDeps) {
     `${config.publicUrl}${path}?token=${encodeURIComponent(token)}`;
   const emailKey = (email: string) => createHash('sha256').update(email).digest('hex').slice(0, 32);
 
-  /** Sends a verification link for `email` unless the account's mail limit is reached. */
-  const sendVerification = async (
-    user: { id: number; username: string },
-    email: string,
-  ): Promise<Outcome> => {
+  /** Counts one mail against the account's limit; the refusal when it is reached. */
+  const takeMailAllowance = async (userId: number): Promise<Failure | null> => {
     const wait = await deps.rateLimiter.take([
-      { key: `mail:user:${user.id}`, limit: config.mailMaxPerAccount },
+      { key: `mail:user:${userId}`, limit: config.mailMaxPerAccount },
     ]);
-    if (wait !== null) return throttled(wait, 'email');
+    return wait === null ? null : throttled(wait, 'email');
+  };
+
+  /** Sends a verification link for `email` (its allowance already taken). */
+  const sendVerification = async (user: { id: number; username: string }, email: string) => {
     const hours = config.emailVerificationHours;
     const token = await tokens.issue(user.id, 'verify-email', email, Math.round(hours * 3600));
     mailer.send(verificationMail(email, user.username, link('/verify-email', token), hours));
-    return { ok: true };
   };
 
   /** Counts an attempt at `user`'s current password, checks it, and takes success back off. */
@@ -122,8 +129,7 @@ export function createAccountService(deps: AccountDeps) {
         { key: `signup:${ipKey(client.ip)}`, limit: config.registrationMaxPerIp },
       ]);
       if (wait !== null) return throttled(wait);
-      if (!isValidUsername(input.username))
-        return fail(400, 'Username must be 1-64 letters, digits, ".", "_" or "-".', 'username');
+      if (!isValidUsername(input.username)) return fail(400, USERNAME_RULE, 'username');
       const problem = policy(input.password, input.username);
       if (problem) return fail(400, problem.message, 'password');
       if (!(await auth.users.create(input.username, await auth.passwords.hash(input.password))))
@@ -133,7 +139,8 @@ export function createAccountService(deps: AccountDeps) {
       if (input.email) {
         const email = normalizeEmail(input.email);
         await emails.set(user.id, email);
-        await sendVerification(user, email);
+        // A new account's allowance is whole.
+        if ((await takeMailAllowance(user.id)) === null) await sendVerification(user, email);
       }
       const issued = await auth.startSession(user, client, false);
       return { ok: true, username: user.username, token: issued.token, exp: issued.claims.exp };
@@ -161,7 +168,9 @@ export function createAccountService(deps: AccountDeps) {
     /**
      * Sets (or re-sends the link for) the caller's address; it is unverified until the link is
      * used. The address the account has already verified changes nothing and sends nothing
-     * (`verified: true`), and the caller is told so rather than to wait for a mail.
+     * (`verified: true`), and the caller is told so rather than to wait for a mail. Past the
+     * account's mail limit nothing changes either: the address stays as it was (a verified one
+     * stays verified) rather than become one no link was sent to.
      */
     async setEmail(
       user: AuthenticatedUser,
@@ -169,12 +178,14 @@ export function createAccountService(deps: AccountDeps) {
     ): Promise<Outcome<{ email: string; verified: boolean }>> {
       const email = normalizeEmail(rawEmail);
       if (email === user.email && user.emailVerified) return { ok: true, email, verified: true };
+      const refused = await takeMailAllowance(user.id);
+      if (refused) return refused;
       if (email !== user.email) {
         await emails.set(user.id, email);
         auth.userChanged(user.username);
       }
-      const sent = await sendVerification(user, email);
-      return sent.ok ? { ok: true, email, verified: false } : sent;
+      await sendVerification(user, email);
+      return { ok: true, email, verified: false };
     },
 
     /** Uses a verification link; the account's address becomes verified (if it is still the one sent to). */
@@ -255,11 +266,20 @@ export function createAccountService(deps: AccountDeps) {
       return ended.length;
     },
 
-    /** Deletes the caller's account after checking their password; their sessions and streams end. */
+    /**
+     * Deletes the caller's account after checking their password; their sessions and streams
+     * end. Their messages leave the event log too — before the user (a log that cannot be reached
+     * fails the request with nothing deleted) and once more after, for any published meanwhile —
+     * or a new account of the same name could replay them.
+     */
     async deleteAccount(user: AuthenticatedUser, password: string, client: ClientInfo): Promise<Outcome> {
       const refused = await checkCurrentPassword(user, password, client);
       if (refused) return { ...refused, field: 'password' };
+      await deps.forgetMessages(user.username);
       await auth.removeUser(user.username);
+      deps.later(async () => {
+        await deps.forgetMessages(user.username);
+      });
       return { ok: true };
     },
   };

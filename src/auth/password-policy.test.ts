@@ -37,6 +37,23 @@ test('refuses the username, and the username with digits before or after it', ()
   assert.equal(check('bartholomew-the-great', 'bartholomew'), null);
 });
 
+test('refuses the username itself, and with digits added, when the username has digits of its own', () => {
+  // Stripping digits from the password alone missed these: the name's own digits went too.
+  for (const [password, username] of [
+    ['20240917331', '20240917331'],
+    ['Agent0071', 'agent007'],
+    ['agent00712', 'agent007'],
+    ['9agent007', 'agent007'],
+    ['42zaphod42', '42zaphod'],
+    ['r2d2r2d2r2', 'r2d2r2d2r2'],
+  ] as const)
+    assert.equal(check(password, username), 'username', `${password} for ${username}`);
+  assert.equal(check('agent007x', 'agent007'), null, 'more than digits added');
+  // A name with characters that mean something in a pattern is matched as text.
+  assert.equal(check('a.b+c*d12', 'a.b+c*d'), 'username');
+  assert.equal(check('axb+cccd12', 'a.b+c*d'), null);
+});
+
 test('each refusal says which rule was broken', () => {
   const message = (password: string) =>
     checkPasswordPolicy(password, { username: 'bob', minLength: 8 })?.message;

@@ -50,8 +50,7 @@ export function checkPasswordPolicy(
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
     return { rule: 'too-long', message: `Password must be at most ${MAX_PASSWORD_BYTES} bytes long.` };
   const lower = password.toLowerCase();
-  const name = context.username.toLowerCase();
-  if (name !== '' && lower.replace(/^\d+|\d+$/g, '') === name)
+  if (isUsernameWithDigits(lower, context.username.toLowerCase()))
     return { rule: 'username', message: 'Password must not be your username (with or without digits).' };
   if (isCommonPassword(lower))
     return {
@@ -59,4 +58,16 @@ export function checkPasswordPolicy(
       message: 'This password is on a list of commonly used passwords; choose another.',
     };
   return null;
+}
+
+/**
+ * Whether `password` is `name` with only digits before and after it (both lower-cased). Digits are
+ * not stripped from the password: a name that begins or ends with digits would lose them too, and
+ * the name itself would pass.
+ */
+function isUsernameWithDigits(password: string, name: string): boolean {
+  if (name === '') return false;
+  for (let at = password.indexOf(name); at !== -1; at = password.indexOf(name, at + 1))
+    if (/^\d*$/.test(password.slice(0, at)) && /^\d*$/.test(password.slice(at + name.length))) return true;
+  return false;
 }

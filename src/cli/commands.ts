@@ -31,6 +31,11 @@ export interface CommandDeps {
    * null when they were told, or to a note saying why they could not be (e.g. no REDIS_URL).
    */
   announceSessionEnd(username: string, reason: SessionEndReason): Promise<string | null>;
+  /**
+   * Deletes a removed user's messages from the event log, so a new account of the same name
+   * cannot replay them. Resolves to null when done, or to a note saying why it could not be.
+   */
+  forgetMessages(username: string): Promise<string | null>;
 }
 
 const done = (stderr: string[], stdout: string[] = []): CommandResult => ({ code: EXIT.ok, stdout, stderr });
@@ -90,7 +95,12 @@ export async function runCommand(command: CliCommand, deps: CommandDeps): Promis
       if (!(await deps.auth.removeUser(command.username)))
         return fail(EXIT.refused, `No user "${command.username}".`);
       const note = await deps.announceSessionEnd(command.username, 'removed');
-      return done([`Removed user "${command.username}" and their courses.`, ...notes(note)]);
+      const forgot = await deps.forgetMessages(command.username);
+      return done([
+        `Removed user "${command.username}" and their courses.`,
+        ...notes(note),
+        ...notes(forgot),
+      ]);
     }
     case 'logout-all': {
       if (!(await deps.auth.logoutEverywhere(command.username)))

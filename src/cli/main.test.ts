@@ -170,6 +170,28 @@ test('remove deletes the user and their sessions; a second remove is refused', a
   assert.match(again.stderr, /No user "luke"/);
 });
 
+test('remove deletes the user’s messages from the event log (the database, or Redis), not others’', async (t) => {
+  const redis = await redisAvailable();
+  for (const where of ['database', 'redis'] as const) {
+    if (where === 'redis' && !requireService(t, redis, 'Redis')) return;
+    const prefix = `test:auth-sse-cli:${process.pid}:${Date.now()}:`;
+    if (where === 'redis') t.after(() => deleteRedisKeys(prefix));
+    const env = testEnv(t, where === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: prefix } : {});
+    const { app, url } = await startApp(t, env);
+    // Luke's sign-in pushes to his account page's topic; his page and Mark's get a message each.
+    await apiToken(url, 'luke', 'pass456');
+    for (const to of ['luke', 'mark']) await app.events.publish(to, { js: { n: 1 } });
+    const run = await runCli(t, ['remove', 'luke'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /Warning/);
+    const luke = await app.events.log.readAfter(['luke', 'luke#account'], 0, 10);
+    assert.deepEqual(luke.events, [], `${where}: none of Luke's messages is left to replay`);
+    assert.ok(luke.prunedThrough > 0, `${where}: a resume from before the removal reloads`);
+    const mark = await app.events.log.readAfter(['mark'], 0, 10);
+    assert.equal(mark.events.length, 1, `${where}: Mark's message stays`);
+  }
+});
+
 test('logout-all ends every token of the user at the next session check, and notes that REDIS_URL is not set', async (t) => {
   const env = testEnv(t);
   const { url, app } = await startApp(t, env);

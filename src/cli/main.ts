@@ -11,7 +11,7 @@ import { type Config, ConfigError, loadConfig, parseBoolean } from '../config.ts
 import { connectDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrations/index.ts';
 import { withDevSecretKey } from '../secret-key.ts';
-import { announceSessionEnd } from './announce.ts';
+import { announceSessionEnd, forgetMessages } from './announce.ts';
 import { parseCliArgs, USAGE } from './args.ts';
 import { type CommandResult, EXIT, runCommand } from './commands.ts';
 import { PasswordInputError, readNewPassword } from './password-input.ts';
@@ -52,6 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
         checkPasswordPolicy(password, { username, minLength: config.passwordMinLength }),
       readPassword: (prompt) => readNewPassword(prompt),
       announceSessionEnd: (username, reason) => announceSessionEnd(config, username, reason),
+      forgetMessages: (username) => forgetMessages(config, handle, username),
     });
     return report(result);
   } catch (error) {

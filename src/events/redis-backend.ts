@@ -18,7 +18,13 @@ import { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
 import { closeRedis, FAIL_FAST_OPTIONS, guardRedis } from './redis-faults.ts';
-import { APPEND_SCRIPT, OPEN_LOG_SCRIPT, PRUNE_BY_AGE_SCRIPT, redisKeys } from './redis-scripts.ts';
+import {
+  APPEND_SCRIPT,
+  FORGET_SCRIPT,
+  OPEN_LOG_SCRIPT,
+  PRUNE_BY_AGE_SCRIPT,
+  redisKeys,
+} from './redis-scripts.ts';
 import type { BusMessage, EventBackend, EventBus, EventLog, RetentionPolicy, StoredEvent } from './types.ts';
 
 /** How long start-up waits for Redis (Fastify's own plugin timeout is 10 s). */
@@ -28,6 +34,7 @@ interface ScriptCommands {
   sseOpenLog(...args: (string | number)[]): Promise<[number, number]>;
   sseAppend(...args: (string | number)[]): Promise<number>;
   ssePruneByAge(...args: (string | number)[]): Promise<number>;
+  sseForget(...args: (string | number)[]): Promise<number>;
 }
 
 export interface RedisBackendOptions {
@@ -65,6 +72,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   redis.defineCommand('sseOpenLog', { numberOfKeys: 2, lua: OPEN_LOG_SCRIPT });
   redis.defineCommand('sseAppend', { numberOfKeys: 6, lua: APPEND_SCRIPT });
   redis.defineCommand('ssePruneByAge', { numberOfKeys: 3, lua: PRUNE_BY_AGE_SCRIPT });
+  redis.defineCommand('sseForget', { numberOfKeys: 5, lua: FORGET_SCRIPT });
   const scripts = redis as unknown as ScriptCommands;
   redis.on('error', options.onError);
 
@@ -260,6 +268,26 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
             scripts.ssePruneByAge(keys.stream(recipient), keys.horizons, keys.bytes, recipient, cutoff),
           ),
         );
+      return dropped;
+    },
+
+    async forget(username) {
+      const topics = `${username}#`;
+      let dropped = 0;
+      for (const recipient of await guardRedis(() => redis.smembers(keys.recipients)))
+        if (recipient === username || recipient.startsWith(topics))
+          dropped += Number(
+            await guardRedis(() =>
+              scripts.sseForget(
+                keys.stream(recipient),
+                keys.horizons,
+                keys.bytes,
+                keys.seq,
+                keys.recipients,
+                recipient,
+              ),
+            ),
+          );
       return dropped;
     },
 

@@ -117,6 +117,23 @@ if redis.call('HINCRBY', KEYS[3], ARGV[1], -freed) < 0 then redis.call('HSET', K
 return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', tonumber(last) + 1) .. '-0')
 `;
 
+/**
+ * KEYS: stream, horizons, bytes, seq, recipients. ARGV: recipient. Deletes the recipient's whole
+ * stream and raises its horizon to the newest id issued; returns how many entries went.
+ */
+export const FORGET_SCRIPT = `
+local through = redis.call('GET', KEYS[4])
+if through then
+  local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+  if tonumber(through) > current then redis.call('HSET', KEYS[2], ARGV[1], through) end
+end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+local dropped = redis.call('XLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return dropped
+`;
+
 /** The Redis keys of one deployment's log and bus. */
 export function redisKeys(prefix: string) {
   return {

@@ -235,6 +235,30 @@ export function createSqlEventLog(
       });
     },
 
+    async forget(username) {
+      const topics = `${username}#`;
+      return db.transaction().execute(async (trx) => {
+        await lock(trx);
+        const through = await latestId(trx);
+        // Every recipient that ever had a message has a horizon row (migration 012 made the
+        // missing ones). Compared as text, not with LIKE: SQLite's LIKE ignores case, and `_`
+        // is a username character.
+        const recipients = await trx
+          .selectFrom('sse_event_horizons')
+          .select('recipient')
+          .where((eb) =>
+            eb.or([
+              eb('recipient', '=', username),
+              eb(sql<string>`substr(recipient, 1, ${[...topics].length})`, '=', topics),
+            ]),
+          )
+          .execute();
+        let deleted = 0;
+        for (const { recipient } of recipients) deleted += await dropThrough(trx, recipient, through);
+        return deleted;
+      });
+    },
+
     close: async () => {},
   };
 }

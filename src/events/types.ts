@@ -47,6 +47,12 @@ export interface EventLog {
   latestId(): Promise<number>;
   /** Enforces retention (count per recipient, age); returns how many messages were dropped. */
   prune(): Promise<number>;
+  /**
+   * Deletes every message of a user's channels — `username` and its page topics (`username#…`)
+   * — and raises their horizons over them (a resume from before now reloads); returns how many
+   * went. For a deleted account: its messages must not replay to a new account of the same name.
+   */
+  forget(username: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -33,7 +33,19 @@ test('anonymous visitors are sent to log in; the page shows the user, the sessio
   assert.equal(items.length, 2);
   assert.equal((html.match(/This device/g) ?? []).length, 1);
   assert.match(html, /Safari on macOS/);
-  assert.equal((html.match(/>Revoke</g) ?? []).length, 1, 'every session but this one has a revoke button');
+  assert.equal((html.match(/>Revoke</g) ?? []).length, 1, 'the other session has a revoke button');
+  // This device's ends with a logout: the cookie goes with it.
+  const current =
+    /<li id="session-[^"]+" class="list-item session current"[\s\S]*?<\/li>/.exec(html)?.[0] ?? '';
+  assert.match(
+    current,
+    /<form [^>]*method="post" action="\/logout"[^>]*>\s*<input type="hidden" name="_csrf"/,
+  );
+  assert.match(current, />Log out</);
+  const signedOut = await navigatePost(browser, '/logout', {}, '/account');
+  assert.equal(signedOut.status, 302);
+  assert.equal(signedOut.location, '/login');
+  assert.ok(!browser.cookies.has('access_token'));
   // Newest first: this sign-in, the failed one, the first sign-in.
   const activity = [...html.matchAll(/<li id="activity-\d+"[^>]*>.*?class="list-item-title">([^<]+)</g)].map(
     (m) => m[1],
@@ -147,6 +159,43 @@ test('every account form refuses a missing or forged CSRF token and changes noth
   assert.ok(await app.auth.passwords.verify('pass123', mark?.hashed_password ?? null));
   const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${other}` } });
   assert.equal(me.status, 200);
+});
+
+test('the account JSON routes refuse a cookie caller without the CSRF token and change nothing', async (t) => {
+  const { url, app } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const other = await apiToken(url);
+  const routes: [string, string, object | undefined][] = [
+    ['POST', '/api/account/password', { current_password: 'pass123', new_password: 'a long new phrase' }],
+    ['POST', '/api/account/email', { email: 'mark@example.com' }],
+    ['POST', '/api/sessions/revoke-others', undefined],
+    ['DELETE', '/api/account', { password: 'pass123' }],
+  ];
+  for (const [method, path, body] of routes)
+    for (const token of [undefined, 'forged-token']) {
+      const response = await browser.fetch(path, {
+        method,
+        headers: {
+          origin: url,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...(token ? { 'x-csrf-token': token } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      assert.equal(response.status, 403, `${method} ${path} ${token ?? 'without a token'}`);
+    }
+  const mark = await app.auth.users.findByUsername('mark');
+  assert.equal(mark?.email, null);
+  assert.ok(await app.auth.passwords.verify('pass123', mark?.hashed_password ?? null));
+  const me = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${other}` } });
+  assert.equal(me.status, 200, 'the other session stands');
+  // With the page's token the same request goes through.
+  const token = await browser.csrfToken('/account');
+  const done = await browser.fetch('/api/sessions/revoke-others', {
+    method: 'POST',
+    headers: { origin: url, 'x-csrf-token': token },
+  });
+  assert.deepEqual(await done.json(), { ended: 1 });
 });
 
 test('the email form: a bad address re-renders the page (400); a good one sends the link and says so', async (t) => {

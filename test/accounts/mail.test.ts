@@ -135,6 +135,36 @@ test('setting an address on the account sends a link; an expired or replaced lin
   assert.equal((await verify(link)).status, 204);
 });
 
+test('verification mails are limited per account: past MAIL_MAX_PER_ACCOUNT, 429 with Retry-After and no mail', async (t) => {
+  const { url, mail } = await appWithMail(t, { MAIL_MAX_PER_ACCOUNT: '2' });
+  const token = await apiToken(url);
+  const set = (email: string) =>
+    fetch(`${url}/api/account/email`, {
+      method: 'POST',
+      headers: json(token),
+      body: JSON.stringify({ email }),
+    });
+  for (const email of ['one@example.com', 'two@example.com']) {
+    assert.equal((await set(email)).status, 202);
+    await mail.next(email);
+  }
+  const refused = await set('three@example.com');
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.match(((await refused.json()) as { error: string }).error, /Too many attempts/);
+  assert.equal((await me(url, token)).email, 'two@example.com', 'a refused change changes nothing');
+  // Another account has its own allowance.
+  const luke = await apiToken(url, 'luke', 'pass456');
+  const lukes = await fetch(`${url}/api/account/email`, {
+    method: 'POST',
+    headers: json(luke),
+    body: JSON.stringify({ email: 'luke@example.com' }),
+  });
+  assert.equal(lukes.status, 202);
+  await mail.next('luke@example.com');
+  assert.equal(mail.received.filter((m) => m.to === 'three@example.com').length, 0);
+});
+
 test('the address already verified, submitted again, sends nothing and says so (API and form)', async (t) => {
   const { url, app, mail } = await appWithMail(t);
   const token = await verifiedUser(url, mail, 'alice', 'alice@example.com');
@@ -171,6 +201,52 @@ test('the address already verified, submitted again, sends nothing and says so (
     1,
     'only the sign-up link',
   );
+});
+
+test('an address verified on one account cannot be verified on another (409); resets go to the first', async (t) => {
+  const { url, mail } = await appWithMail(t);
+  const alice = await verifiedUser(url, mail, 'alice', 'shared@example.com');
+  const bob = await apiToken(url);
+  // Anyone may type any address; the link it gets cannot take the address over.
+  const set = await fetch(`${url}/api/account/email`, {
+    method: 'POST',
+    headers: json(bob),
+    body: JSON.stringify({ email: 'Shared@Example.com' }),
+  });
+  assert.equal(set.status, 202);
+  const link = linkIn(await mail.next('shared@example.com'), 'http');
+  const api = await fetch(`${url}/api/account/email/verify`, {
+    method: 'POST',
+    headers: json(),
+    body: JSON.stringify({ token: tokenOf(link) }),
+  });
+  assert.equal(api.status, 409);
+  assert.match(((await api.json()) as { error: string }).error, /already verified on another account/);
+  assert.deepEqual(
+    [await me(url, alice), await me(url, bob)].map((m) => [m.email, m.email_verified]),
+    [
+      ['shared@example.com', true],
+      ['shared@example.com', false],
+    ],
+  );
+  // The page says so too (the link was used up by the first try: a fresh one).
+  await fetch(`${url}/api/account/email`, {
+    method: 'POST',
+    headers: json(bob),
+    body: JSON.stringify({ email: 'shared@example.com' }),
+  });
+  const again = linkIn(await mail.next('shared@example.com'), 'http');
+  const browser = new Browser(url);
+  const path = again.slice(again.indexOf('/verify-email'));
+  const page = await navigatePost(browser, '/verify-email', { token: tokenOf(again) }, path);
+  assert.equal(page.status, 409);
+  assert.match(page.body, /already verified on another account/);
+  await fetch(`${url}/api/password-reset`, {
+    method: 'POST',
+    headers: json(),
+    body: JSON.stringify({ email: 'shared@example.com' }),
+  });
+  assert.match((await mail.next('shared@example.com')).text, /Hello alice,/);
 });
 
 test('a reset request gets the same answer, byte for byte, whether or not the address belongs to an account', async (t) => {

@@ -1,9 +1,13 @@
 /** Password change and account deletion over real HTTP, as JSON and as the account page's forms. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closeAll, ended, openStream } from '../events/helpers.ts';
+import { closeAll, ended, numbered, numberOf, openStream } from '../events/helpers.ts';
 import { startApp } from '../support/app.ts';
+import { BACKENDS, setupBackend } from '../support/backends.ts';
+import { startFaultProxy, throughProxy } from '../support/fault-proxy.ts';
 import { apiToken, Browser } from '../support/http.ts';
+import { REDIS_URL } from '../support/services.ts';
+import { openSse } from '../support/sse.ts';
 import { navigatePost } from './helpers.ts';
 
 const NEW = 'a much longer passphrase';
@@ -166,5 +170,102 @@ test('the account page’s delete form signs out and goes to /login', async (t) 
   assert.equal(response.status, 303);
   assert.equal(response.location, '/login');
   assert.ok(!browser.cookies.has('access_token'), 'cookie cleared');
+  assert.equal(await loginStatus(url, 'pass456', 'luke'), 401);
+});
+
+for (const backend of BACKENDS)
+  test(`a new account under a deleted account's name replays none of its messages (${backend})`, async (t) => {
+    const setup = await setupBackend(t, backend);
+    if (!setup) return;
+    const { url, app } = await setup.start();
+    const register = async (username: string, password: string) => {
+      const response = await fetch(`${url}/api/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { access_token: string }).access_token;
+    };
+    const first = await register('zoe', NEW);
+    // The first Zoe's course, and her account page's pushes (sign-in, failed sign-in, sessions).
+    const course = await fetch(`${url}/add_course`, {
+      method: 'POST',
+      headers: bearer(first),
+      body: JSON.stringify({ course_title: 'Zoe’s private notes' }),
+    });
+    assert.equal(course.status, 201);
+    assert.equal(await loginStatus(url, 'a wrong guess', 'zoe'), 401);
+    // Others' messages, a name that merely starts alike among them, must stay.
+    const zoey = await register('zoey', NEW);
+    await app.events.publish('zoey', numbered(1));
+    await app.events.publish('*', numbered(2));
+    const alike = ['Zoe', 'Zoe#account', 'zoe_', 'zoey#account'];
+    for (const recipient of alike) await app.events.publish(recipient, numbered(9));
+    const deleted = await fetch(`${url}/api/account`, {
+      method: 'DELETE',
+      headers: bearer(first),
+      body: JSON.stringify({ password: NEW }),
+    });
+    assert.equal(deleted.status, 204);
+
+    const second = await register('zoe', `${NEW} too`);
+    // Asking for everything since the start: nothing of the first Zoe's comes back.
+    const firstSession = JSON.parse(Buffer.from(first.split('.')[1] ?? '', 'base64url').toString()).jti;
+    const resumed = await openStream(url, second, 'zoe', { lastEventId: 0 });
+    const account = await openSse(`${url}/protected/events/zoe?topic=account&lastEventId=0`, {
+      authorization: `Bearer ${second}`,
+    });
+    t.after(closeAll([resumed, account]));
+    for (const stream of [resumed, account]) {
+      for (;;) {
+        const event = await stream.next(1000).catch(() => null);
+        if (event === null || event.event === 'reload') break;
+        assert.doesNotMatch(event.data, /private notes|Failed sign-in/);
+        assert.ok(!event.data.includes(firstSession), 'the first Zoe’s session');
+      }
+    }
+    // The new Zoe's own messages flow; Zoey's and the broadcast are still there to resume.
+    const live = await openStream(url, second, 'zoe');
+    t.after(() => live.close());
+    await app.events.publish('zoe', numbered(3));
+    assert.equal(numberOf(await live.next()), 3);
+    const other = await openStream(url, zoey, 'zoey', { lastEventId: 0 });
+    t.after(() => other.close());
+    assert.deepEqual((await other.take(2)).map(numberOf), [1, 2]);
+    const { events } = await app.events.log.readAfter(alike, 0, 10);
+    const nines = events.filter((e) => e.data === JSON.stringify(numbered(9)));
+    assert.deepEqual(nines.map((e) => e.recipient).sort(), [...alike].sort());
+  });
+
+test('with Redis away, deleting an account answers 503 and deletes nothing; once it is back, the deletion goes through', async (t) => {
+  const setup = await setupBackend(t, 'redis');
+  if (!setup) return;
+  const proxy = await startFaultProxy(t, {
+    host: '127.0.0.1',
+    port: Number(new URL(REDIS_URL).port || 6379),
+  });
+  const { url } = await setup.start({ REDIS_URL: throughProxy(REDIS_URL, proxy) });
+  const token = await apiToken(url, 'luke', 'pass456');
+  const remove = () =>
+    fetch(`${url}/api/account`, {
+      method: 'DELETE',
+      headers: bearer(token),
+      body: JSON.stringify({ password: 'pass456' }),
+    });
+  proxy.cut('refuse');
+  const refused = await remove();
+  assert.equal(refused.status, 503, 'its messages could not leave the log');
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.equal(await meStatus(url, token), 200, 'the account and its session are still there');
+  proxy.restore();
+  for (let attempt = 0; ; attempt++) {
+    const response = await remove();
+    if (response.status === 204) break;
+    assert.equal(response.status, 503);
+    assert.ok(attempt < 200, 'Redis is back within seconds');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.equal(await meStatus(url, token), 401);
   assert.equal(await loginStatus(url, 'pass456', 'luke'), 401);
 });

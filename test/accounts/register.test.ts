@@ -80,6 +80,21 @@ test('form errors come back as 400 with one message per field, keeping what was 
     assert.ok(!html.includes(fields.password ?? '\u0000'), 'passwords are never echoed');
     assert.ok(!response.headers.getSetCookie().some((c) => c.startsWith('access_token=')));
   }
+  // Every field in error has its message at once, the name's among them.
+  const several = await browser.submit(
+    '/register',
+    { username: 'bad name!', password: 'short', password_confirm: 'other', email: 'nope' },
+    '/register',
+  );
+  assert.equal(several.status, 400);
+  const html = await several.text();
+  for (const error of [
+    /id="username-error">Username must be/,
+    /id="password-error">Password must be at least 8/,
+    /id="password-confirm-error">The passwords do not match/,
+    /id="email-error">This is not an email address/,
+  ])
+    assert.match(html, error);
   // Nothing was created: the name is still free.
   const created = await browser.submit(
     '/register',
