@@ -57,6 +57,7 @@ try {
     for (const toast of document.querySelectorAll('.toast')) toast.remove();
   });
   await desktop.emulateMedia({ reducedMotion: 'reduce' });
+  await desktop.mouse.move(0, 0); // no button in its hover colour
   await shot(desktop, 'live');
 
   await desktop.emulateMedia({ colorScheme: 'dark' });

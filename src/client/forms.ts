@@ -2,8 +2,9 @@ import { emit, goToLogin, meta } from './dom.ts';
 
 /**
  * Makes an `sx-post` form submit with fetch: the CSRF token from `<meta name="csrf-token">` goes
- * in `x-csrf-token` (the form's hidden `_csrf` field is sent too), the submitter is disabled and
- * the form marked `aria-busy` while in flight (a second submit is ignored), the form is reset on
+ * in `x-csrf-token` (the form's hidden `_csrf` field is sent too), the submitter is marked
+ * `aria-disabled` and the form `aria-busy` while in flight (a second submit is ignored; the
+ * `disabled` attribute would take focus off a button pressed from the keyboard), the form is reset on
  * success when `sx-swap` is `none` or absent, and a 401/403 sends the page to the login form.
  * The result usually arrives over the stream, which is why the response body is not swapped.
  */
@@ -15,7 +16,7 @@ export function initForm(form: HTMLFormElement): void {
     const submitter = event.submitter as HTMLButtonElement | null;
     const data = new FormData(form, submitter);
     form.ariaBusy = 'true';
-    if (submitter) submitter.disabled = true;
+    submitter?.setAttribute('aria-disabled', 'true');
     try {
       const response = await fetch(endpoint, {
         method: 'POST',
@@ -39,7 +40,7 @@ export function initForm(form: HTMLFormElement): void {
       emit(form, 'form-error', { endpoint, error });
     } finally {
       form.ariaBusy = null;
-      if (submitter) submitter.disabled = false;
+      submitter?.removeAttribute('aria-disabled');
     }
   });
 }

@@ -80,12 +80,13 @@ test('a course added in one tab appears live in both; logging out in one sends t
   await second.waitForEvent('html-updated', 2);
   assert.deepEqual(await courses(second), ['Linear Algebra', 'Topology']);
 
-  // Rename in the second tab, delete in the first: each change reaches both.
+  // Rename in the second tab, delete in the first: each change reaches both. (A rename updates
+  // two elements, the title and the rename field.)
   await submitCourseForm(second, 'Topology', 'rename', 'Algebraic Topology');
-  await Promise.all([first.waitForEvent('html-updated', 3), second.waitForEvent('html-updated', 3)]);
+  await Promise.all([first.waitForEvent('html-updated', 4), second.waitForEvent('html-updated', 4)]);
   assert.deepEqual(await courses(first), ['Linear Algebra', 'Algebraic Topology']);
   await submitCourseForm(first, 'Linear Algebra', 'delete');
-  await Promise.all([first.waitForEvent('html-updated', 4), second.waitForEvent('html-updated', 4)]);
+  await Promise.all([first.waitForEvent('html-updated', 5), second.waitForEvent('html-updated', 5)]);
   for (const tab of [first, second]) assert.deepEqual(await courses(tab), ['Algebraic Topology']);
 
   // Code and a morph pushed by the server run under the app's own CSP (nonce, no unsafe-*).

@@ -9,14 +9,15 @@ const FORM = `<form id="f" sx-post="/add" sx-swap="none" method="post" action="/
   <input type="hidden" name="_csrf" value="${CSRF_TOKEN}">
   <input name="title" required><button id="go">Add</button></form>`;
 
-test('sx-post submits with fetch and the CSRF header, disables the submitter in flight, resets on success', {
+test('sx-post submits with fetch and the CSRF header, disables the submitter in flight (focus stays), resets on success', {
   skip: skipReason,
 }, async (t) => {
   const { fx, tab } = await openFixturePage(t, browser(), { body: FORM });
   await tab.waitForEvent('form-initialized');
   await tab.page.fill('input[name=title]', 'Algebra & co');
   const posted = fx.nextPost();
-  await tab.page.click('#go');
+  await tab.page.focus('#go');
+  await tab.page.keyboard.press('Enter');
   const request = await posted;
 
   assert.equal(request.path, '/add');
@@ -28,11 +29,12 @@ test('sx-post submits with fetch and the CSRF header, disables the submitter in 
   });
   assert.deepEqual(
     await tab.page.evaluate(() => [
-      (document.getElementById('go') as HTMLButtonElement).disabled,
+      document.getElementById('go')?.getAttribute('aria-disabled'),
       document.getElementById('f')?.getAttribute('aria-busy'),
+      document.activeElement?.id,
     ]),
-    [true, 'true'],
-    'in flight: submitter disabled, form busy',
+    ['true', 'true', 'go'],
+    'in flight: submitter disabled, form busy, and focus stays on the button pressed',
   );
   // A second submit while the first is in flight is ignored.
   await tab.page.evaluate(() => (document.getElementById('f') as HTMLFormElement).requestSubmit());
@@ -40,7 +42,8 @@ test('sx-post submits with fetch and the CSRF header, disables the submitter in 
   await tab.waitForEvent('form-success');
 
   assert.equal(await tab.page.inputValue('input[name=title]'), '', 'reset after success');
-  assert.equal(await tab.page.isEnabled('#go'), true);
+  assert.equal(await tab.page.getAttribute('#go', 'aria-disabled'), null);
+  assert.equal(await tab.page.evaluate(() => document.activeElement?.id), 'go', 'still where the user was');
   assert.equal(await tab.page.getAttribute('#f', 'aria-busy'), null);
   assert.equal(new URL(tab.page.url()).pathname, '/p', 'no navigation');
   assert.equal(fx.postCount(), 1, 'the submit made while busy was ignored');
@@ -61,7 +64,8 @@ test('a failed sx-post keeps what the user typed and reports form-error', { skip
   await tab.waitForEvent('form-error');
 
   assert.equal(await tab.page.inputValue('input[name=title]'), 'kept');
-  assert.equal(await tab.page.isEnabled('#go'), true);
+  assert.equal(await tab.page.getAttribute('#go', 'aria-disabled'), null);
+  assert.equal(await tab.page.evaluate(() => document.activeElement?.id), 'go', 'still where the user was');
   const error = (await tab.events()).find((e) => e.type === 'form-error');
   assert.equal(error?.status, 500);
   assert.equal(new URL(tab.page.url()).pathname, '/p');

@@ -72,10 +72,35 @@ export const PAGES: PageCase[] = [
     },
   },
   {
+    name: 'live page, a course add refused (the error at the field) and toasts',
+    path: '/protected',
+    login: true,
+    prepare: async (page, base) => {
+      await page.locator('#connection[data-state=live]').waitFor();
+      await page.request.post(`${base}/add_course`, {
+        form: { course_title: LONG_TITLE },
+        headers: { 'x-csrf-token': (await page.getAttribute('meta[name=csrf-token]', 'content')) ?? '' },
+      });
+      await page.locator('#toasts .toast').waitFor();
+      await page.fill('#course-title', '   ');
+      await page.click('#course-form button[type=submit]');
+      await page.locator('#course-title-error:not([hidden])').waitFor();
+    },
+  },
+  {
     name: 'logout confirmation (a link from another site)',
     path: '/logout',
     login: true,
-    visit: (page, url) => page.goto(url, { referer: 'https://elsewhere.example/' }),
+    // A link clicked on a page of another site (a Referer alone is no cross-site navigation:
+    // Chromium sends `Sec-Fetch-Site: none` for page.goto, and the server logs out at once).
+    visit: async (page, url) => {
+      await page.route('https://elsewhere.example/', (route) =>
+        route.fulfill({ contentType: 'text/html', body: `<a href="${url}">Log out</a>` }),
+      );
+      await page.goto('https://elsewhere.example/');
+      await Promise.all([page.waitForURL(url), page.click('a')]);
+      await page.locator('form[action="/logout"]').waitFor();
+    },
   },
   { name: 'not found', path: '/no-such-page' },
   { name: 'not found, signed in', path: '/no-such-page', login: true },

@@ -1,6 +1,7 @@
 /**
- * `npm run dev` as a developer uses it: in a copy of the project, edit a view, a client file and
- * a server module, and see each change served without restarting anything by hand.
+ * `npm run dev` as a developer uses it: in a copy of the project, edit a page, a component macro,
+ * a stylesheet, a client file and a server module, and see each change served without
+ * restarting anything by hand.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -39,7 +40,7 @@ function watchOutput(child: ChildProcess) {
   };
 }
 
-test('npm run dev serves an edited view, an edited client file and an edited server module', {
+test('npm run dev serves an edited view, component, stylesheet, client file and server module', {
   timeout: 90_000,
 }, async (t) => {
   // Registered first so it runs first: the whole process group is gone before the copy is removed.
@@ -70,7 +71,7 @@ test('npm run dev serves an edited view, an edited client file and an edited ser
   await out.waitFor(/Server listening at/, 0);
   await out.waitFor(/watching src\/client/, 0);
 
-  // A view: the next request renders the edit, no restart.
+  // A page: the next request renders the edit, no restart.
   const view = join(dir, 'src/web/views/login.njk');
   assert.match(await (await fetch(`${base}/login`)).text(), /Sign in to open your live page/);
   await writeFile(
@@ -78,6 +79,19 @@ test('npm run dev serves an edited view, an edited client file and an edited ser
     (await readFile(view, 'utf8')).replace('Sign in to open', 'Edited view: sign in to open'),
   );
   assert.match(await (await fetch(`${base}/login`)).text(), /Edited view: sign in to open/);
+  // A component macro the page imports: the same (imported templates are re-read too).
+  const button = join(dir, 'src/web/views/components/button.njk');
+  await writeFile(
+    button,
+    (await readFile(button, 'utf8')).replace('class="btn btn-', 'data-edited class="btn btn-'),
+  );
+  assert.match(await (await fetch(`${base}/login`)).text(), /<button type="submit" data-edited class="btn/);
+  // A stylesheet: served as it is on disk, and revalidated by the browser (no stale cache).
+  const css = join(dir, 'public/app.css');
+  await writeFile(css, `${await readFile(css, 'utf8')}\n.edited-rule {}\n`);
+  const stylesheet = await fetch(`${base}/static/app.css`);
+  assert.match(await stylesheet.text(), /\.edited-rule \{\}/);
+  assert.match(stylesheet.headers.get('cache-control') ?? '', /max-age=0|no-cache/);
 
   // A client file: esbuild rebuilds the bundle, and the server serves the new file.
   const client = join(dir, 'src/client/ui/connection.ts');

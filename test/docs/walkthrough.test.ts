@@ -1,7 +1,8 @@
 /**
  * The README's "Adding a live feature" walkthrough, followed to the letter in a copy of the
  * project: its snippets are the files in docs/examples/notes/ (which lint and type-check in place),
- * copied where the README says, wired in the way it says, and then the feature works.
+ * copied where the README says, wired in the way it says, and then the feature works. The
+ * copy-paste example is docs/examples/live-page/ (test/browser/docs-example.test.ts uses it).
  */
 import assert from 'node:assert/strict';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -35,15 +36,32 @@ async function insertAfter(file: string, anchor: RegExp, text: string): Promise<
   await writeFile(file, source.slice(0, at) + text + source.slice(at));
 }
 
-test('every file of the walkthrough appears in the README exactly as it is in docs/examples/notes/', async () => {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  // Code blocks, with the indentation of their fence (inside a list item) taken off each line.
-  const blocks = [...readme.matchAll(/^( *)```\w*\n([\s\S]*?)^\1```/gm)].map(([, indent = '', body = '']) =>
+/** The code blocks of a Markdown file, with the indentation of their fence (in a list item) taken off. */
+async function codeBlocks(file: string): Promise<string[]> {
+  const markdown = await readFile(join(ROOT, file), 'utf8');
+  return [...markdown.matchAll(/^( *)```\w*\n([\s\S]*?)^\1```/gm)].map(([, indent = '', body = '']) =>
     body.replace(new RegExp(`^${indent}`, 'gm'), ''),
   );
+}
+
+test('every file of the walkthrough appears in the README exactly as it is in docs/examples/notes/', async () => {
+  const blocks = await codeBlocks('README.md');
   for (const file of await exampleFiles()) {
     const content = await readFile(file, 'utf8');
     assert.ok(blocks.includes(content), `README shows ${relative(EXAMPLE, file)} as it is`);
+  }
+});
+
+test('the copy-paste example in the README and docs/ssexi.md is docs/examples/live-page/, as it is', async () => {
+  const files = await exampleFiles(join(ROOT, 'docs/examples/live-page'));
+  assert.equal(files.length, 2);
+  for (const doc of ['README.md', 'docs/ssexi.md']) {
+    const blocks = await codeBlocks(doc);
+    for (const file of files)
+      assert.ok(
+        blocks.includes(await readFile(file, 'utf8')),
+        `${doc} shows ${relative(ROOT, file)} as it is`,
+      );
   }
 });
 

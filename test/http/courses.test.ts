@@ -26,8 +26,14 @@ async function pageCourses(browser: Browser) {
 }
 
 /** A POST with exactly these headers (node:http adds no Sec-Fetch-* of its own): a browser's navigation. */
-function navigate(target: string, cookie: string, fields: Record<string, string>) {
-  return new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+async function navigate(target: string, cookie: string, fields: Record<string, string>) {
+  const { status, location } = await navigateForPage(target, cookie, fields);
+  return { status, location };
+}
+
+/** `navigate`, with the page the server answers. */
+function navigateForPage(target: string, cookie: string, fields: Record<string, string>) {
+  return new Promise<{ status: number; location: string | undefined; body: string }>((resolve, reject) => {
     const req = request(
       target,
       {
@@ -41,8 +47,12 @@ function navigate(target: string, cookie: string, fields: Record<string, string>
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
       },
     );
     req.on('error', reject);
@@ -198,7 +208,7 @@ test('a course added while the page renders is in the page and replayed to its s
   assert.ok(page.includes(`<li id="course-${added?.id}"`), 'the replayed root id is already in the page');
 });
 
-test('rename: each client renames, every tab gets the replaced item, and the page shows it', async (t) => {
+test('rename: each client renames, every tab gets the new title, and the page shows it', async (t) => {
   const { mark, client, streams } = await setup(t);
   const { id } = (await (await client.bearer('/add_course', { course_title: 'Old' })).json()) as {
     id: number;
@@ -218,8 +228,19 @@ test('rename: each client renames, every tab gets the replaced item, and the pag
   assert.deepEqual(await api.json(), { id, title: 'Via API <b>' });
   assert.deepEqual(await nextChange(streams), { kind: 'renamed', course: { id, title: 'Via API <b>' } });
 
-  // The pushed fragment is a plain string whose root is the item itself (the seed's swap rule).
-  assert.deepEqual(await pageCourses(mark), [{ id, title: 'Via API <b>' }]);
+  // Only what changed is pushed: the title and the rename field's input, plain fragments whose
+  // root has the target's tag (the seed's swap rule), rendered exactly as the page renders them.
+  // The item's forms stay as the page rendered them, CSRF fields included.
+  const renamed = await client.bearer(`/courses/${id}/rename`, { course_title: 'Last' });
+  assert.equal(renamed.status, 200);
+  const event = await streams[0]?.next();
+  const html = JSON.parse(event?.data ?? '{}').html as Record<string, string>;
+  assert.deepEqual(Object.keys(html), [`course-${id}-name`, `course-${id}-title`]);
+  const page = await (await mark.fetch('/protected')).text();
+  for (const fragment of Object.values(html))
+    assert.ok(page.includes(fragment), `the page renders the pushed fragment as it is:\n${fragment}`);
+  assert.ok(Buffer.byteLength(event?.data ?? '') < 500, 'a rename costs the log a few hundred bytes');
+  assert.deepEqual(await pageCourses(mark), [{ id, title: 'Last' }]);
 });
 
 test('delete: each client deletes, every tab removes the item, and the page no longer has it', async (t) => {
@@ -295,6 +316,49 @@ test('bad input gets 400 and changes nothing: titles, ids, bodies', async (t) =>
     'exactly 200 is fine',
   );
   assert.equal((await pageCourses(mark)).length, 2);
+});
+
+test('a form posted without JavaScript and refused gets its page again, the error at the field it names', async (t) => {
+  const { url, mark, streams } = await setup(t, { COURSES_MAX_PER_USER: '1' });
+  const csrf = await mark.csrfToken('/protected');
+  const post = (path: string, fields: Record<string, string>) =>
+    navigateForPage(`${url}${path}`, mark.cookieHeader, { ...fields, _csrf: csrf });
+  /** The title field with `id` on the page: its input tag and its error slot's text, if shown. */
+  const fieldOn = (page: string, id: string) => ({
+    input: new RegExp(`<input [^>]*id="${id}"[^>]*>`).exec(page)?.[0] ?? '',
+    error: new RegExp(`<p class="field-error" id="${id}-error">([^<]*)</p>`).exec(page)?.[1],
+  });
+
+  const blank = await post('/add_course', { course_title: '   ' });
+  assert.equal(blank.status, 400);
+  assert.match(blank.body, /<h1>Hello, <span id="username">mark<\/span>!<\/h1>/, 'the live page');
+  const add = fieldOn(blank.body, 'course-title');
+  assert.equal(add.error, 'Course title cannot be blank.');
+  assert.match(add.input, /aria-invalid="true"/);
+  assert.match(add.input, / autofocus/, 'focus goes to it, so the error is read with it');
+  assert.match(add.input, /value=" {3}"/, 'what was sent stays in the field');
+  assert.match(blank.body, /sx-last-id="\d*"/, 'still a live page');
+
+  const { id } = (await (
+    await mark.fetch('/add_course', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': csrf, origin: url },
+      body: new URLSearchParams({ course_title: 'Kept' }),
+    })
+  ).json()) as { id: number };
+  await nextChange(streams);
+  const long = await post(`/courses/${id}/rename`, { course_title: 'x'.repeat(201) });
+  assert.equal(long.status, 400);
+  const rename = fieldOn(long.body, `course-${id}-title`);
+  assert.equal(rename.error, 'New title can have at most 200 characters.');
+  assert.match(rename.input, /aria-invalid="true"/);
+  assert.match(long.body, /<details class="item-edit" data-close-on-success open>/, 'its editor open');
+
+  const full = await post('/add_course', { course_title: 'One too many' });
+  assert.equal(full.status, 409);
+  assert.match(fieldOn(full.body, 'course-title').error ?? '', /You already have 1 course/);
+  for (const stream of streams) await expectSilence(stream);
+  assert.deepEqual(titlesIn(await (await mark.fetch('/protected')).text()), ['Kept'], 'nothing changed');
 });
 
 test('anonymous callers get 401 on every course route', async (t) => {

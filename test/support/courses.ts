@@ -33,22 +33,36 @@ export type PushedChange =
   | { kind: 'renamed'; course: ListedCourse }
   | { kind: 'removed'; id: number };
 
-/** What one pushed message (an event's `data`) says changed; throws for anything else. */
+/**
+ * What one pushed message (an event's `data`) says changed; throws for anything else. An add
+ * appends the item to the list, a rename replaces the item's title (`course-N-name`) and its
+ * rename field's input (`course-N-title`), a delete removes the item.
+ */
 export function changeIn(data: string): PushedChange {
   const message = JSON.parse(data) as { html?: Record<string, string | { content?: string; swap?: string }> };
   const entries = Object.entries(message.html ?? {});
-  if (entries.length !== 1) throw new Error(`expected one change: ${data}`);
   const [target = '', value] = entries[0] ?? [];
-  if (target === 'course-list' && typeof value === 'object' && value.swap === 'append') {
+  if (
+    entries.length === 1 &&
+    target === 'course-list' &&
+    typeof value === 'object' &&
+    value.swap === 'append'
+  ) {
     const [course] = coursesIn(value.content ?? '');
     if (course) return { kind: 'added', course };
   }
-  const id = Number(/^course-(\d+)$/.exec(target)?.[1]);
-  if (typeof value === 'string') {
-    const [course] = coursesIn(value);
-    if (course && course.id === id) return { kind: 'renamed', course };
+  const renamed = /^course-(\d+)-name$/.exec(target);
+  if (renamed && entries.length === 2 && typeof value === 'string') {
+    const id = Number(renamed[1]);
+    const title = /^<span class="list-item-title" id="course-\d+-name">([^<]*)<\/span>$/.exec(value)?.[1];
+    const [inputTarget, input] = entries[1] ?? [];
+    const inputValue =
+      typeof input === 'string' ? /^<input [^>]*\bvalue="([^"]*)"/.exec(input)?.[1] : undefined;
+    if (title !== undefined && inputTarget === `course-${id}-title` && inputValue === title)
+      return { kind: 'renamed', course: { id, title: unescapeHtml(title) } };
   }
-  if (typeof value === 'object' && value.swap === 'remove' && Number.isInteger(id))
+  const id = Number(/^course-(\d+)$/.exec(target)?.[1]);
+  if (entries.length === 1 && typeof value === 'object' && value.swap === 'remove' && Number.isInteger(id))
     return { kind: 'removed', id };
   throw new Error(`not a course change: ${data}`);
 }

@@ -1,8 +1,10 @@
 /**
  * Feedback for `sx-post` forms: SSEXI reports each submission's outcome with `sx:form-success` /
  * `sx:form-error`; this shows it in the form's status line (a live region, so it is announced)
- * and, when the server names a field, next to that field (`aria-invalid`, its error slot).
+ * and, when the server names a field, next to that field (`aria-invalid`, its error slot), in
+ * words rather than the schema's.
  */
+import { describeRule } from './field-rules.ts';
 
 interface FormEventDetail {
   endpoint: string;
@@ -21,13 +23,17 @@ export function initFormFeedback(): void {
   document.addEventListener('sx:form-success', (event) => {
     const form = event.target as HTMLFormElement;
     report(form, form.dataset.success ?? 'Saved.', 'success');
+    closeEditor(form);
   });
   document.addEventListener('sx:form-error', async (event) => {
     const form = event.target as HTMLFormElement;
-    const { response } = (event as CustomEvent<FormEventDetail>).detail;
+    const { response, error } = (event as CustomEvent<FormEventDetail>).detail;
     // 401/403 send the page to the login form (SSEXI's default): nothing to show.
     if (response && (response.status === 401 || response.status === 403)) return;
-    const message = response ? await errorMessage(response) : { text: NETWORK_ERROR };
+    // The original SSEXI.js reports a refusal by its status text alone, without the response.
+    const message = response
+      ? await errorMessage(response)
+      : { text: typeof error === 'string' && error ? `The server refused this (${error}).` : NETWORK_ERROR };
     const field = fieldNamed(form, message.field);
     if (field) {
       const text = `${labelOf(field)} ${message.text}`;
@@ -46,8 +52,20 @@ async function errorMessage(response: Response): Promise<{ field?: string; text:
     if (typeof body.error === 'string') text = body.error;
   } catch {}
   const match = /^Invalid request: body\/(\w+) (.+)$/.exec(text);
-  if (match?.[1] && match[2]) return { field: match[1], text: match[2].replace(/^must NOT/, 'must not') };
+  if (match?.[1] && match[2]) return { field: match[1], text: describeRule(match[2]) };
   return { text };
+}
+
+/**
+ * An inline editor (a `<details data-close-on-success>`, as a course's rename) closes once its
+ * form has been saved; focus inside it goes back to the control that opened it.
+ */
+function closeEditor(form: HTMLFormElement): void {
+  const details = form.closest<HTMLDetailsElement>('details[data-close-on-success]');
+  if (!details?.open) return;
+  const hadFocus = details.contains(document.activeElement);
+  details.open = false;
+  if (hadFocus) details.querySelector<HTMLElement>(':scope > summary')?.focus();
 }
 
 function fieldNamed(form: HTMLFormElement, name: string | undefined): HTMLInputElement | null {

@@ -20,7 +20,8 @@ const POSITIONAL = new Set(['append', 'prepend', 'before', 'after']);
  * Makes pushed changes noticeable: an item that arrives or changes flashes once, and a toast
  * says what happened ("Course “Algebra” added"). It reads what the partials render: a
  * `data-notice-noun` on a list, and on each item its `.list-item-title` text (or a
- * `data-notice-label`, where the title holds more than the name); other updates pass silently.
+ * `data-notice-label`, where the title holds more than the name). A push that replaces an item,
+ * or only its title, is an update; other updates (another part of an item) pass silently.
  * An added item is found by the id of the pushed content's root; one the page already showed (a
  * replayed add, which SSEXI.js applies in place) is no news. If focus was inside an item a push
  * removed, it moves to the list's heading instead of the page.
@@ -57,7 +58,7 @@ export function initLiveNotices(toasts: Toasts): void {
       const gone = removing.get(elementId);
       removing.delete(elementId);
       if (!gone) return;
-      toasts.show(`${gone.noun} “${gone.label}” removed`);
+      toasts.show(`${gone.noun} “${shorten(gone.label)}” removed`);
       if (gone.hadFocus && gone.heading) {
         gone.heading.tabIndex = -1;
         gone.heading.focus();
@@ -67,13 +68,37 @@ export function initLiveNotices(toasts: Toasts): void {
     const added = adding.get(elementId);
     adding.delete(elementId);
     const positional = swap !== undefined && POSITIONAL.has(swap);
-    const item = positional ? (added ? document.getElementById(added) : null) : target;
-    const list = item?.parentElement?.closest<HTMLElement>('[data-notice-noun]');
-    const label = item instanceof HTMLElement ? labelOf(item) : undefined;
-    if (!(item instanceof HTMLElement) || !list || label === undefined) return;
-    flash(item);
-    toasts.show(`${list.dataset.noticeNoun} “${label}” ${item === target ? 'updated' : 'added'}`);
+    const changed = positional ? (added ? document.getElementById(added) : null) : target;
+    const at = changed ? itemAt(changed) : null;
+    const label = at ? labelOf(at.item) : undefined;
+    if (!at || label === undefined) return;
+    flash(at.item);
+    toasts.show(`${at.list.dataset.noticeNoun} “${shorten(label)}” ${positional ? 'added' : 'updated'}`);
   });
+}
+
+/**
+ * The item of a `data-notice-noun` list that `element` is, or whose title it is (a push may
+ * replace just the title); null for anything else, such as another part of an item.
+ */
+function itemAt(element: Element): { item: HTMLElement; list: HTMLElement } | null {
+  const list = element.parentElement?.closest<HTMLElement>('[data-notice-noun]');
+  let item: Element | null = element;
+  while (item && item.parentElement !== list) item = item.parentElement;
+  if (!list || !(item instanceof HTMLElement)) return null;
+  return item === element || element.matches('.list-item-title') ? { item, list } : null;
+}
+
+/** Notices name an item in a few words: a 200-character title is cut short. */
+const LABEL_MAX = 60;
+function shorten(label: string): string {
+  const chars = [...label];
+  return chars.length <= LABEL_MAX
+    ? label
+    : `${chars
+        .slice(0, LABEL_MAX - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /** What a notice calls an item: its data-notice-label, else its title's text. */
