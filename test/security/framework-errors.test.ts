@@ -155,7 +155,12 @@ function kinds(): Kind[] {
       name: 'an Expect nothing can meet (was a bare 417 from Node)',
       status: 417,
       send: (base) =>
-        raw(base, ['GET /healthz HTTP/1.1', `host: ${new URL(base).host}`, `expect: ${MARKER}`, 'connection: close']),
+        raw(base, [
+          'GET /healthz HTTP/1.1',
+          `host: ${new URL(base).host}`,
+          `expect: ${MARKER}`,
+          'connection: close',
+        ]),
     },
     {
       name: 'HTTP/1.1 without Host (was a bare 400 from Node)',
@@ -291,13 +296,17 @@ test('a request on a kept-alive connection while the server shuts down is answer
   const closeStarted = new Promise<void>((resolve) => {
     closing = resolve;
   });
-  const { url, app } = await startApp(t, {}, {
-    beforeListen: (instance) =>
-      instance.addHook('preClose', async () => {
-        closing();
-        await held;
-      }),
-  });
+  const { url, app } = await startApp(
+    t,
+    {},
+    {
+      beforeListen: (instance) =>
+        instance.addHook('preClose', async () => {
+          closing();
+          await held;
+        }),
+    },
+  );
   const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
@@ -317,7 +326,10 @@ test('a request on a kept-alive connection while the server shuts down is answer
   release();
   await closed;
   const response = parseRaw(received);
-  assert.notEqual(response.body, '{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}');
+  assert.notEqual(
+    response.body,
+    '{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}',
+  );
   assert.deepEqual(securityPolicy(response.headers), reference, received);
 });
 
