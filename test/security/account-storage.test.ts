@@ -5,13 +5,21 @@
  * made a 20 MB page that held the event loop — and every other client — for over a minute).
  * Security activity: one row per sign-in, kept 90 days, shown 20 at a time. Both are now capped
  * per account, and a cap is enforced on the way in, so it holds for data an older version left.
+ * Courses were capped already; here the cap is raced.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ACTIVITY_KEPT_PER_USER } from '../../src/accounts/activity.ts';
 import { startApp } from '../support/app.ts';
+import { deleteRedisKeys, redisAvailable, setupBackend } from '../support/backends.ts';
+import { courseAdder } from '../support/courses.ts';
 import { apiToken, Browser } from '../support/http.ts';
+import { isRunning, startServerProcess } from '../support/server-process.ts';
+import { REDIS_URL, requireService } from '../support/services.ts';
 import { openSse } from '../support/sse.ts';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -133,4 +141,65 @@ test(`an account keeps its newest ${ACTIVITY_KEPT_PER_USER} activity entries, ho
   const shown = await fetch(`${url}/api/account/activity`, { headers: { authorization: `Bearer ${token}` } });
   const entries = (await shown.json()) as { user_agent: string }[];
   assert.equal(entries[0]?.user_agent, kept[0]?.user_agent, 'and shown first');
+});
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  test(`on ${backend}, adds racing at COURSES_MAX_PER_USER on two instances never pass it`, async (t) => {
+    const setup = await setupBackend(t, backend, { COURSES_MAX_PER_USER: '5' });
+    if (!setup) return;
+    // Two instances on one database: each runs its own writes one at a time, so only a race
+    // between instances can test the cap's lock.
+    const first = await setup.start();
+    const second = await setup.start();
+    const adders = [
+      await courseAdder(await new Browser(first.url).login()),
+      await courseAdder(await new Browser(second.url).login()),
+    ];
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => adders[i % 2]?.(`Course ${i}`).then((r) => r.status)),
+    );
+    assert.equal(statuses.filter((s) => s === 201).length, 5, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 409).length, 25, statuses.join(' '));
+    const { n } = await first.app.db
+      .selectFrom('courses')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(n), 5);
+  });
+}
+
+test('two server processes on one SQLite file (WORKERS) racing adds: none fails, none passes the cap', async (t) => {
+  if (!requireService(t, await redisAvailable(), 'Redis')) return;
+  // With the log in Redis a course add appends to it inside its database transaction, holding
+  // the write lock for a Redis round trip: a deferred transaction in the other process then
+  // failed at its first write (SQLITE_BUSY, no wait), a 503 for half the adds.
+  const dir = mkdtempSync(join(tmpdir(), 'auth-sse-workers-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const prefix = `test:auth-sse:${randomUUID()}:`;
+  t.after(() => deleteRedisKeys(prefix));
+  const env = {
+    DEBUG: 'true',
+    SECRET_KEY: 'two-processes-test-secret-0123456789abcdef',
+    DATABASE_URL: `sqlite:///${join(dir, 'app.db')}`,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    COURSES_MAX_PER_USER: '24',
+  };
+  const servers = [];
+  for (let i = 0; i < 2; i++) {
+    const server = await startServerProcess(t, dir, env);
+    assert.ok(isRunning(server), JSON.stringify(server));
+    servers.push(server);
+  }
+  const adders = await Promise.all(
+    servers.map(async (server) => courseAdder(await new Browser(server.url).login())),
+  );
+  // One add each first: nothing else (a first template compile) holds the lock in the race.
+  for (const add of adders) assert.equal((await add('Warm-up')).status, 201);
+  const statuses = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => adders[i % 2]?.(`Course ${i}`).then((r) => r.status)),
+  );
+  assert.equal(statuses.filter((s) => s === 201).length, 22, statuses.join(' '));
+  assert.equal(statuses.filter((s) => s === 409).length, 8, statuses.join(' '));
+  for (const server of servers) await server.stop();
 });
