@@ -4,8 +4,8 @@
  * Bodies: every form route accepts `application/x-www-form-urlencoded` (what a plain form sends)
  * and `multipart/form-data` (what `new FormData(form)` sends — the original SSEXI.js always posts
  * that way). Multipart is fields only: a file part is refused with 413, and fields, names and
- * values are bounded like the urlencoded body (`bodyLimit`). A route that wants files would opt in
- * with its own limits.
+ * values are bounded like the urlencoded body (`bodyLimit`); a body the parser cannot read is a
+ * 400. A route that wants files would opt in with its own limits.
  *
  * CSRF: the token (`_csrf` field in either encoding, or the `x-csrf-token` header SSEXI.js sends)
  * protects requests authenticated by the session *cookie*, which the browser attaches on its own
