@@ -12,7 +12,7 @@ import { loggerOptions } from './logging.ts';
 import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
 import { apiDocsRoutes, openApiCollector } from './web/api-docs.ts';
 import { createClientErrorHandler } from './web/client-errors.ts';
-import { routableUrl } from './web/errors.ts';
+import { refuseExpectation, screenRequest } from './web/errors.ts';
 import healthRoutes from './web/health.ts';
 import webPlugin from './web/plugin.ts';
 import { redirect } from './web/schemas.ts';
@@ -37,12 +37,16 @@ export async function buildApp(
   const app = Fastify({
     ...loggerOptions(config, options.logStream),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Undecodable URLs and over-long path parameters go to the not-found handler, inside the
-    // normal lifecycle (security headers, the one error handler), instead of Fastify's own answers
-    // that skip every hook and quote the URL back (see web/errors.ts). For parameters, a null
-    // handler is find-my-way's "none": the request falls through to the default (404) route.
-    rewriteUrl: (request) => routableUrl(request.url ?? '/'),
+    // Undecodable URLs, HTTP/1.1 requests without Host, unmeetable `Expect`s and over-long path
+    // parameters go to the not-found handler, inside the normal lifecycle (security headers, the
+    // one error handler), instead of Node's or Fastify's own answers that skip every hook and
+    // quote the URL back (see web/errors.ts). For parameters, a null handler is find-my-way's
+    // "none": the request falls through to the default (404) route.
+    rewriteUrl: screenRequest,
     routerOptions: { maxParamLength: 200, onMaxParamLength: null as never },
+    // A request arriving while the server shuts down is answered by the app as usual (with
+    // `Connection: close`), not by Fastify's own 503 that skips every hook.
+    return503OnClosing: false,
     // Answers to requests Node's parser refuses (400, 408, 431) get the same security headers.
     clientErrorHandler: createClientErrorHandler(securityHeaders.headers),
     http: {
@@ -52,6 +56,8 @@ export async function buildApp(
       // Node enforces the timeout when it sweeps its connections, every 30 s by default, which
       // let a slow sender hold a request for up to twice the limit; sweep at a tenth of it.
       connectionsCheckingInterval: Math.min(5000, Math.max(250, requestTimeoutMs / 10)),
+      // Node would answer a missing Host with a bare 400 of its own; screenRequest refuses it.
+      requireHostHeader: false,
     },
     trustProxy: config.trustProxy,
     // Bounds how long a client may take to *send* a request (REQUEST_TIMEOUT_SECONDS, then 408);
@@ -69,6 +75,8 @@ export async function buildApp(
     onConstructorPoisoning: 'error',
   });
 
+  // Without a listener Node answers an unmeetable `Expect` with a bare 417 of its own.
+  app.server.on('checkExpectation', refuseExpectation(app.routing));
   // Log lines still in the asynchronous writer's buffer go out before the app is gone.
   app.addHook('onClose', (_instance, done) => {
     (app.log as unknown as { flush(cb: () => void): void }).flush(() => done());

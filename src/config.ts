@@ -31,6 +31,8 @@ export interface Config {
   passwordMinLength: number;
   /** Absolute cap on a session however much it is used; renewals never pass it. */
   sessionMaxAgeDays: number;
+  /** Running sessions one account may hold; a sign-in past it ends the least recently used. */
+  sessionsMaxPerUser: number;
   smtpUrl: string | null;
   mailFrom: string;
   /** Origin (and optional path prefix) links in mails point at; no trailing slash. */
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
     // NIST SP 800-63B: at least 8; bcrypt reads at most 72 bytes.
     passwordMinLength: num('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 64 }),
     sessionMaxAgeDays: num('SESSION_MAX_AGE_DAYS', 30, { min: 0.00001, max: 3650, integer: false }),
+    sessionsMaxPerUser: num('SESSIONS_MAX_PER_USER', 100, { min: 1, max: 100_000 }),
     smtpUrl,
     mailFrom,
     publicUrl: publicUrl ?? '',

@@ -2,8 +2,9 @@
  * The account's security activity: sign-ins, failed sign-ins, password changes, revoked sessions,
  * verified addresses, reset requests — with time, address and user agent, so a user can spot
  * what they did not do. The account page shows the newest ACTIVITY_SHOWN; older rows are pruned
- * after ACTIVITY_KEPT_DAYS. What one account can write here is bounded by the login throttle
- * (failed sign-ins) and the rate limits on everything else.
+ * after ACTIVITY_KEPT_DAYS, and an account keeps only its newest ACTIVITY_KEPT_PER_USER: the login
+ * throttle bounds failed sign-ins by rate, but sign-ins themselves (a script with the password)
+ * are bounded by nothing else.
  */
 import type { Kysely } from 'kysely';
 import type { ClientInfo } from '../auth/service.ts';
@@ -31,6 +32,8 @@ export interface ActivityEntry {
 
 export const ACTIVITY_SHOWN = 20;
 const ACTIVITY_KEPT_DAYS = 90;
+/** Entries kept per account, newest first (the page shows ACTIVITY_SHOWN of them). */
+export const ACTIVITY_KEPT_PER_USER = 200;
 
 export type ActivityLog = ReturnType<typeof createActivityLog>;
 
@@ -49,6 +52,22 @@ export function createActivityLog(db: Kysely<Database>) {
         .values(entry)
         .returning('id')
         .executeTakeFirstOrThrow();
+      // Entries older than the account's newest ACTIVITY_KEPT_PER_USER go: usually the one this
+      // insert pushed out.
+      const cut = await db
+        .selectFrom('security_events')
+        .select('id')
+        .where('user_id', '=', userId)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .offset(ACTIVITY_KEPT_PER_USER)
+        .executeTakeFirst();
+      if (cut)
+        await db
+          .deleteFrom('security_events')
+          .where('user_id', '=', userId)
+          .where('id', '<=', cut.id)
+          .execute();
       return {
         id: Number(row.id),
         kind,

@@ -144,7 +144,29 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
     // Awaited: the account page's live list and activity have the session before its owner
     // gets the token, so its own pages never receive their own "new session" push.
     await changed({ kind: 'session-started', username: user.username, session });
+    await endLeastRecentlyUsed(user, session.id, now);
     return issued;
+  };
+
+  /**
+   * One account holds at most SESSIONS_MAX_PER_USER running sessions: a script signing in over
+   * and over would otherwise pile up rows, and the lists the account page renders in one go (20,000
+   * sessions made a 20 MB page that held the event loop for a minute). Past the cap, the least
+   * recently used sessions end as if revoked: their tokens stop working and their streams end.
+   * The session just started (`newest`) is never among them.
+   */
+  const endLeastRecentlyUsed = async (user: Pick<User, 'id' | 'username'>, newest: string, now: number) => {
+    const running = await sessions.listActive(user.id, now);
+    if (running.length <= config.sessionsMaxPerUser) return;
+    // "Last seen" in memory is newer than the database's until it is flushed.
+    const lastSeen = (row: SessionRow) =>
+      row.id === newest ? Number.POSITIVE_INFINITY : Math.max(row.last_seen_at, seen.get(row.id) ?? 0);
+    const oldest = running
+      .sort((a, b) => lastSeen(b) - lastSeen(a) || b.created_at - a.created_at)
+      .slice(config.sessionsMaxPerUser)
+      .map((row) => row.id);
+    for (const id of await sessions.endMany(oldest, user.id, now))
+      await changed({ kind: 'session-ended', username: user.username, tokenId: id, reason: 'revoked' });
   };
 
   /** What the database says about a verified token's session; adopts a token minted elsewhere. */

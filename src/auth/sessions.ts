@@ -135,6 +135,23 @@ export function createSessionRepository(db: Kysely<Database>) {
       return rows.map(toRow);
     },
 
+    /** Ends the listed sessions of `userId` that are still running; returns the ids it ended. */
+    async endMany(ids: readonly string[], userId: number, nowSeconds: number): Promise<string[]> {
+      const ended: string[] = [];
+      for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+        const rows = await db
+          .updateTable('sessions')
+          .set({ ended_at: nowSeconds })
+          .where('id', 'in', chunk)
+          .where('user_id', '=', userId)
+          .where('ended_at', 'is', null)
+          .returning('id')
+          .execute();
+        ended.push(...rows.map((r) => r.id));
+      }
+      return ended;
+    },
+
     /** Ends one of `userId`'s sessions; false when it is not theirs, or over already. */
     async end(id: string, userId: number, nowSeconds: number): Promise<boolean> {
       const result = await db

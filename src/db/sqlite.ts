@@ -200,6 +200,17 @@ class FairSqliteDriver extends SqliteDriver {
     if (next) next();
     else this.#held = false;
   }
+
+  /**
+   * Transactions take the write lock as they begin (BEGIN IMMEDIATE). A deferred transaction
+   * reads first and asks for the lock at its first write; if another process on the same file (a
+   * WORKERS sibling, the CLI) committed in between, SQLite refuses it at once (SQLITE_BUSY; the
+   * busy timeout does not apply): with the log in Redis, whose append runs inside the transaction,
+   * half of two workers' concurrent course adds failed with 503.
+   */
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }
 
 function adapt(database: DatabaseSync, sql: string): SqliteStatement {

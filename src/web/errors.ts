@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 
@@ -37,27 +37,53 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     return sendError(request, reply, status, clientMessage(error, status));
   });
 
-  // Unknown routes, and URLs the router cannot decode or match (app.ts sends both here instead of
-  // to Fastify's own answers, which skip every hook and quote the URL; see `routableUrl`).
-  app.setNotFoundHandler((request, reply) =>
-    request.url === UNROUTABLE_URL && !isRoutableUrl(request.originalUrl)
-      ? sendError(request, reply, 400, 'Bad Request')
-      : sendError(request, reply, 404, 'Not Found'),
-  );
+  // Unknown routes, and requests screened out before routing (see `screenRequest`): app.ts sends
+  // them here instead of to Node's or Fastify's own answers, which skip every hook.
+  app.setNotFoundHandler((request, reply) => {
+    const status = (request.raw as Screened)[kRefusal];
+    return status === undefined
+      ? sendError(request, reply, 404, 'Not Found')
+      : sendError(request, reply, status, STATUS_CODES[status] ?? 'Error');
+  });
 }
 
-/** What `routableUrl` puts in place of a URL the router would refuse: a path no route matches. */
+/** Where a request refused before routing goes: a path no route matches (the not-found handler). */
 const UNROUTABLE_URL = '/.unroutable';
+/** The status a request screened out before routing is answered with, kept on the raw request. */
+const kRefusal = Symbol('refusal');
+type Screened = IncomingMessage & { [kRefusal]?: number };
 
 /**
- * Fastify's `rewriteUrl`: a URL the router cannot decode (`/static/%c0%ae%c0%ae/…`: malformed
- * percent-encoding, overlong UTF-8) or that is not a path at all (`*`) would be refused by
- * Fastify itself, outside the request lifecycle — no hooks, so no security headers, and the URL
- * quoted back. Rewritten to a path no route matches, it reaches the not-found handler like any
- * other request, which answers 400 for it. (URLs without a `%` cost one scan; others one decode.)
+ * Fastify's `rewriteUrl`, run on every request before routing: requests Node or Fastify would
+ * otherwise answer themselves, outside the request lifecycle — no hooks, so no security headers,
+ * and for URLs the input quoted back — are sent to the not-found handler with their status
+ * instead, so they are answered like every other refusal:
+ * - a URL the router cannot decode (`/static/%c0%ae%c0%ae/…`: malformed percent-encoding,
+ *   overlong UTF-8) or that is not a path at all (`*`): 400 (was Fastify's FST_ERR_BAD_URL);
+ * - an HTTP/1.1 request without `Host` (RFC 9112 §3.2): 400 (was Node's bare 400; app.ts turns
+ *   Node's own check off);
+ * - an `Expect` other than `100-continue`: 417 (was Node's bare 417; see `refuseExpectation`).
+ * (URLs without a `%` cost one scan; others one decode.)
  */
-export function routableUrl(url: string): string {
-  return isRoutableUrl(url) ? url : UNROUTABLE_URL;
+export function screenRequest(request: IncomingMessage): string {
+  const screened = request as Screened;
+  if (screened[kRefusal] === undefined) {
+    if (request.headers.host === undefined && request.httpVersion === '1.1') screened[kRefusal] = 400;
+    else if (!isRoutableUrl(request.url ?? '/')) screened[kRefusal] = 400;
+  }
+  return screened[kRefusal] === undefined ? (request.url ?? '/') : UNROUTABLE_URL;
+}
+
+/**
+ * Node's `checkExpectation` listener: a request whose `Expect` names something other than
+ * `100-continue` (which nothing here can meet) is routed like any other, to a 417 from the
+ * not-found handler; without a listener Node answers 417 itself, bare.
+ */
+export function refuseExpectation(route: (request: IncomingMessage, response: ServerResponse) => void) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    (request as Screened)[kRefusal] = 417;
+    route(request, response);
+  };
 }
 
 function isRoutableUrl(url: string): boolean {

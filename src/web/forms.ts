@@ -4,8 +4,8 @@
  * Bodies: every form route accepts `application/x-www-form-urlencoded` (what a plain form sends)
  * and `multipart/form-data` (what `new FormData(form)` sends — the original SSEXI.js always posts
  * that way). Multipart is fields only: a file part is refused with 413, and fields, names and
- * values are bounded like the urlencoded body (`bodyLimit`). A route that wants files would opt in
- * with its own limits.
+ * values are bounded like the urlencoded body (`bodyLimit`); a body the parser cannot read is a
+ * 400. A route that wants files would opt in with its own limits.
  *
  * CSRF: the token (`_csrf` field in either encoding, or the `x-csrf-token` header SSEXI.js sends)
  * protects requests authenticated by the session *cookie*, which the browser attaches on its own
@@ -40,15 +40,32 @@ export class FormTooLargeError extends Error {
   }
 }
 
+/** A multipart body the parser cannot read: no boundary, cut short, a malformed part header. */
+export class MalformedFormError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'MALFORMED_FORM';
+  constructor() {
+    super('Malformed multipart body');
+    this.name = 'MalformedFormError';
+  }
+}
+
 async function readMultipartFields(request: FastifyRequest): Promise<Record<string, string | string[]>> {
   const body: Record<string, string | string[]> = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
-    if (part.valueTruncated || part.fieldnameTruncated)
-      throw new FormTooLargeError(`field ${part.fieldname}`);
-    const value = String(part.value);
-    const seen = body[part.fieldname];
-    body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
+      if (part.valueTruncated || part.fieldnameTruncated)
+        throw new FormTooLargeError(`field ${part.fieldname}`);
+      const value = String(part.value);
+      const seen = body[part.fieldname];
+      body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+    }
+  } catch (error) {
+    // The parser (busboy) reports a body it cannot read with a plain Error and no status: that
+    // is the client's fault, not a 500 logged with a stack for anyone to trigger at will.
+    if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
+    throw new MalformedFormError();
   }
   return body;
 }

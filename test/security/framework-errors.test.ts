@@ -7,7 +7,9 @@
  * cover it.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { startApp } from '../support/app.ts';
@@ -134,6 +136,38 @@ function kinds(): Kind[] {
       send: (base) => rawRequest(base, `${MARKER}\r\n\r\n`),
     },
     {
+      name: 'multipart body without a boundary (was a 500 logged with a stack)',
+      status: 400,
+      send: (base) => post(base, { 'content-type': 'multipart/form-data' }, `--${MARKER}\r\n`, '/login'),
+    },
+    {
+      name: 'multipart body cut short (was a 500 logged with a stack)',
+      status: 400,
+      send: (base) =>
+        post(
+          base,
+          { 'content-type': 'multipart/form-data; boundary=b' },
+          `--b\r\ncontent-disposition: form-data; name="${MARKER}"\r\n\r\n${MARKER}`,
+          '/add_course',
+        ),
+    },
+    {
+      name: 'an Expect nothing can meet (was a bare 417 from Node)',
+      status: 417,
+      send: (base) =>
+        raw(base, [
+          'GET /healthz HTTP/1.1',
+          `host: ${new URL(base).host}`,
+          `expect: ${MARKER}`,
+          'connection: close',
+        ]),
+    },
+    {
+      name: 'HTTP/1.1 without Host (was a bare 400 from Node)',
+      status: 400,
+      send: (base) => raw(base, [`GET /login?${MARKER} HTTP/1.1`, 'connection: close']),
+    },
+    {
       name: 'cross-site POST',
       status: 403,
       send: (base) =>
@@ -236,3 +270,76 @@ test('a stream is not a request body: an open stream outlives REQUEST_TIMEOUT_SE
   }
   assert.ok((text.match(/^: /gm) ?? []).length >= 5, text);
 });
+
+test('refusals the client can repeat at will are not logged as server errors', async (t) => {
+  const lines: { level: number; msg: string }[] = [];
+  const { url } = await startApp(
+    t,
+    { LOG_LEVEL: 'info' },
+    { logStream: { write: (line: string) => void lines.push(JSON.parse(line)) } },
+  );
+  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  await checkKinds(url, reference);
+  // pino's error level is 50: an attacker must not be able to fill the error log or page anyone.
+  const errors = lines.filter((line) => line.level >= 50);
+  assert.deepEqual(errors, []);
+});
+
+test('a request on a kept-alive connection while the server shuts down is answered by the app', async (t) => {
+  // Fastify answers such requests with a bare 503 of its own unless told not to; hold the
+  // shutdown open (a preClose hook, as the events plugin's stream drain does) and ask meanwhile.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let closing = () => {};
+  const closeStarted = new Promise<void>((resolve) => {
+    closing = resolve;
+  });
+  const { url, app } = await startApp(
+    t,
+    {},
+    {
+      beforeListen: (instance) =>
+        instance.addHook('preClose', async () => {
+          closing();
+          await held;
+        }),
+    },
+  );
+  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.setEncoding('latin1').on('data', (chunk: string) => {
+    received += chunk;
+  });
+  const ask = () => socket.write(`GET /healthz HTTP/1.1\r\nhost: ${new URL(url).host}\r\n\r\n`);
+  ask();
+  while (!received.includes('{"status":"ok"}')) await once(socket, 'data');
+  received = '';
+  const closed = app.close();
+  await closeStarted;
+  ask();
+  while (!/\r\n\r\n[\s\S]*\}/.test(received)) await once(socket, 'data');
+  release();
+  await closed;
+  const response = parseRaw(received);
+  assert.notEqual(
+    response.body,
+    '{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}',
+  );
+  assert.deepEqual(securityPolicy(response.headers), reference, received);
+});
+
+/** Status, headers and body of one raw HTTP/1.1 response. */
+function parseRaw(text: string): { headers: Record<string, string>; body: string } {
+  const end = text.indexOf('\r\n\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of text.slice(0, end).split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { headers, body: text.slice(end + 4) };
+}
