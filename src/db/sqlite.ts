@@ -181,7 +181,9 @@ class FairSqliteDriver extends SqliteDriver {
    * `begin immediate`: a transaction takes the write lock as it starts, waiting (busy_timeout) for
    * another process's writer. A plain `begin` takes it at its first write and, in WAL mode, fails
    * there at once, without waiting, if another process wrote since the transaction's first read —
-   * so two processes migrating a new database, or the CLI writing beside the server, collided.
+   * so two processes migrating a new database, or the CLI writing beside the server, collided,
+   * and with the log in Redis (its append runs inside the transaction) half of two WORKERS'
+   * concurrent course adds failed with 503.
    */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
@@ -199,17 +201,6 @@ class FairSqliteDriver extends SqliteDriver {
     // Handed over while still held: nobody arriving in between can take it out of turn.
     if (next) next();
     else this.#held = false;
-  }
-
-  /**
-   * Transactions take the write lock as they begin (BEGIN IMMEDIATE). A deferred transaction
-   * reads first and asks for the lock at its first write; if another process on the same file (a
-   * WORKERS sibling, the CLI) committed in between, SQLite refuses it at once (SQLITE_BUSY; the
-   * busy timeout does not apply): with the log in Redis, whose append runs inside the transaction,
-   * half of two workers' concurrent course adds failed with 503.
-   */
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 }
 
