@@ -18,15 +18,24 @@ ENV NODE_ENV=production \
     DEBUG=false \
     HOST=0.0.0.0 \
     PORT=8080 \
-    DATABASE_URL=sqlite:////data/app.db
+    DATABASE_URL=sqlite:////data/app.db \
+    NODE_COMPILE_CACHE=/app/node_modules/.cache/node-compile-cache
 WORKDIR /app
 COPY package.json package-lock.json ./
 # bcrypt loads its N-API prebuild at run time, so no install script is needed.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY src ./src
+COPY scripts/warm-compile-cache.ts ./scripts/
 COPY --from=build /app/public ./public
 # The embedded SQLite default needs a writable place; PostgreSQL deployments never touch it.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data "$NODE_COMPILE_CACHE" && chown node:node /data "$NODE_COMPILE_CACHE"
+# Node's compile cache (README "Docker"): filled by one real start, as the user the server runs as
+# (Node keys the cache by user id), then handed to root — every container starts without type
+# stripping or compiling, and the server can read the cache but never rewrite the code it loads.
+USER node
+RUN node scripts/warm-compile-cache.ts
+USER root
+RUN chown -R root:root "$NODE_COMPILE_CACHE" && chmod -R a+rX "$NODE_COMPILE_CACHE"
 VOLUME ["/data"]
 USER node
 EXPOSE 8080

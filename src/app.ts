@@ -10,7 +10,6 @@ import dbPlugin from './db/plugin.ts';
 import eventsPlugin from './events/plugin.ts';
 import { loggerOptions } from './logging.ts';
 import metricsPlugin, { metricsRoutes } from './metrics/plugin.ts';
-import { apiDocsRoutes, openApiCollector } from './web/api-docs.ts';
 import { createClientErrorHandler } from './web/client-errors.ts';
 import { refuseExpectation, screenRequest } from './web/errors.ts';
 import healthRoutes from './web/health.ts';
@@ -81,8 +80,9 @@ export async function buildApp(
   app.addHook('onClose', (_instance, done) => {
     (app.log as unknown as { flush(cb: () => void): void }).flush(() => done());
   });
-  // Before any route, so the OpenAPI document sees them all.
-  if (config.apiDocs) await app.register(openApiCollector);
+  // Before any route, so the OpenAPI document sees them all. Swagger loads only when it is served.
+  const apiDocs = config.apiDocs ? await import('./web/api-docs.ts') : null;
+  if (apiDocs) await app.register(apiDocs.openApiCollector);
   // Echoed on every answer (streams included), so a client can quote it when reporting a problem.
   // Callback style: no promise per request for one header.
   app.addHook('onRequest', (request, reply, done) => {
@@ -100,7 +100,7 @@ export async function buildApp(
   await app.register(authApiRoutes, { config });
   await app.register(coursesPlugin, { config });
   await app.register(accountsPlugin, { config });
-  if (config.apiDocs) await app.register(apiDocsRoutes);
+  if (apiDocs) await app.register(apiDocs.apiDocsRoutes);
   app.get(
     '/',
     { schema: { summary: 'Home', tags: ['pages'], response: { 302: redirect('To the login form') } } },

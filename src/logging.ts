@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type pinoPretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
 /** Bounded and plain: it is written into every log line and echoed in a response header. */
@@ -27,10 +28,18 @@ const basics = (config: Config) => ({
   },
 });
 
-/** pino-pretty, in-process (no worker thread), when DEBUG is on and anything is logged at all. */
+/**
+ * pino-pretty, in-process (no worker thread), when DEBUG is on and anything is logged at all.
+ * Loaded only then (production never pays for it at start-up); CommonJS, so `require` keeps this
+ * synchronous.
+ */
 const prettyStream = (config: Config) =>
   config.debug && config.logLevel !== 'silent'
-    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' })
+    ? (createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty)({
+        colorize: process.stdout.isTTY,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'hostname',
+      })
     : undefined;
 
 /** A logger for code outside the app (the cluster primary), formatted like the app's. */

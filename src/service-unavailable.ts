@@ -1,10 +1,11 @@
 /**
- * A dependency the request needs (the database, Redis) cannot be reached right now. Thrown at
- * the edge of each client (src/db/faults.ts, src/events/redis-faults.ts) so callers and the one
+ * A dependency the request needs (the database, Redis) cannot be reached right now, or password
+ * hashing has more work queued than it can do in time (src/auth/hashing-queue.ts). Thrown at the
+ * edge of each client (src/db/faults.ts, src/events/redis-faults.ts) so callers and the one
  * error handler see one type whatever the driver; answered `503` with `Retry-After`, and never
  * counted as a server bug. Everything else keeps working meanwhile.
  */
-export type Dependency = 'database' | 'redis';
+export type Dependency = 'database' | 'redis' | 'password-hashing';
 
 export class ServiceUnavailableError extends Error {
   readonly statusCode = 503;

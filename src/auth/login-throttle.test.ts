@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { connectDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrations/index.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
+import { createHashingQueue } from './hashing-queue.ts';
 import {
   accountKey,
   createLoginThrottle,
@@ -9,6 +11,7 @@ import {
   retryAfterSeconds,
   type ThrottleStore,
 } from './login-throttle.ts';
+import { createPasswordHasher } from './passwords.ts';
 import { createSqlThrottleStore } from './throttle-stores.ts';
 
 test('ipKey keeps IPv4, unwraps IPv4-mapped IPv6 and groups IPv6 by /64', () => {
@@ -109,4 +112,26 @@ test('prune deletes only ended windows', async (t) => {
     (r) => r.throttle_key,
   );
   assert.deepEqual(keys.sort(), [accountKey('new'), ipKey('203.0.113.2')].sort());
+});
+
+test('an attempt refused before its password is checked (503) is not counted; a checked one is', async (t) => {
+  const { throttle } = await sqlThrottle(t, { maxPerAccount: 1, maxPerIp: 1 });
+  // Hashing saturated: one slot, busy, and no room to wait.
+  const passwords = createPasswordHasher(
+    4,
+    createHashingQueue({ concurrency: 1, maxWaitMs: 0, maxWaiting: 0 }),
+  );
+  const hash = await passwords.hash('pass123');
+  const busy = passwords.verify('pass123', hash);
+  const attempt = { username: 'mark', ip: '203.0.113.1' };
+  assert.equal(await throttle.begin(attempt), null);
+  await assert.rejects(
+    throttle.check(attempt, () => passwords.verify('guess', hash)),
+    ServiceUnavailableError,
+  );
+  await busy;
+  // The refused attempt was taken back: this one may still be checked (and is wrong).
+  assert.equal(await throttle.begin(attempt), null);
+  assert.equal(await throttle.check(attempt, () => passwords.verify('guess', hash)), false);
+  assert.equal(await throttle.begin(attempt), 60, 'a checked failure counts');
 });

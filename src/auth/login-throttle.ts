@@ -23,6 +23,7 @@
  * Counters live in a `ThrottleStore` shared by all instances (see throttle-stores.ts).
  */
 import { isIPv6 } from 'node:net';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
 
 /** One key's failures within its current window. */
 export interface FailureWindow {
@@ -65,6 +66,13 @@ export interface LoginThrottle {
   begin(attempt: LoginAttempt): Promise<number | null>;
   /** The attempt's password was right: it is not a failure after all. */
   succeeded(attempt: LoginAttempt): Promise<void>;
+  /**
+   * Runs the password check of an attempt `begin` let through. Should the check be refused
+   * before any password is compared (ServiceUnavailableError: hashing overloaded, the database
+   * away), the attempt is taken back off the counts — it taught the client nothing — and the
+   * error rethrown: a flood that fills the hashing queue must not lock real users out.
+   */
+  check<T>(attempt: LoginAttempt, run: () => Promise<T>): Promise<T>;
   /** Deletes ended windows. */
   prune(): Promise<void>;
 }
@@ -103,6 +111,18 @@ export function createLoginThrottle(
     },
     async succeeded(attempt) {
       await Promise.all([store.clear(accountKey(attempt.username)), store.decrement(ipKey(attempt.ip))]);
+    },
+    async check(attempt, run) {
+      try {
+        return await run();
+      } catch (error) {
+        if (error instanceof ServiceUnavailableError) {
+          const keys = [accountKey(attempt.username), ipKey(attempt.ip)];
+          // Best effort: a store that is away has counted nothing to take back.
+          await Promise.all(keys.map((key) => store.decrement(key))).catch(() => {});
+        }
+        throw error;
+      }
     },
     prune: () => store.prune(now()),
   };

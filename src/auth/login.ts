@@ -34,7 +34,9 @@ export function createLoginAttempt(app: FastifyInstance) {
       return { kind: 'throttled', retryAfter } as const;
     }
     const client = clientInfo(request);
-    const user = await app.auth.verifyCredentials(username, password, client);
+    const user = await app.loginThrottle.check(attempt, () =>
+      app.auth.verifyCredentials(username, password, client),
+    );
     if (!user) {
       logins.inc({ result: 'failure' });
       return { kind: 'invalid' } as const;

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkNewPassword, createPasswordHasher, MAX_PASSWORD_LENGTH } from './passwords.ts';
+import { ServiceUnavailableError } from '../service-unavailable.ts';
+import { createHashingQueue } from './hashing-queue.ts';
+import {
+  checkNewPassword,
+  createPasswordHasher,
+  defaultHashingConcurrency,
+  MAX_PASSWORD_LENGTH,
+} from './passwords.ts';
 
 const hasher = createPasswordHasher(4);
 
@@ -69,4 +76,44 @@ test('a password longer than MAX_PASSWORD_LENGTH is refused before hashing', asy
   const hash = await hasher.hash('a'.repeat(72));
   // bcrypt would compare only the first 72 bytes and say yes; the length guard says no first.
   assert.equal(await hasher.verify('a'.repeat(MAX_PASSWORD_LENGTH + 1), hash), false);
+});
+
+test('hashes at once: the cores beside the event loop, a pool thread kept free, at least one', () => {
+  assert.equal(defaultHashingConcurrency(1, 4), 1, 'a server pinned to one core hashes one at a time');
+  assert.equal(defaultHashingConcurrency(2, 4), 1);
+  assert.equal(defaultHashingConcurrency(4, 4), 3);
+  assert.equal(
+    defaultHashingConcurrency(16, 4),
+    3,
+    'one of libuv’s four threads stays free for files and DNS',
+  );
+  assert.equal(defaultHashingConcurrency(16, 8), 7, 'UV_THREADPOOL_SIZE raises the cap');
+});
+
+test('every comparison takes a hashing slot: beyond the slots they wait their turn', async () => {
+  const queue = createHashingQueue({ concurrency: 1, maxWaitMs: 60_000, maxWaiting: 10 });
+  const queued = createPasswordHasher(4, queue);
+  const hash = await hasher.hash('pass123');
+  const checks = [queued.verify('pass123', hash), queued.verify('nope', hash), queued.verify('x', null)];
+  assert.equal(queue.running, 1);
+  assert.equal(queue.waiting, 2);
+  assert.deepEqual(await Promise.all(checks), [true, false, false]);
+});
+
+test('with the hashing queue full, known and unknown users alike get 503, never an answer', async () => {
+  const queue = createHashingQueue({ concurrency: 1, maxWaitMs: 60_000, maxWaiting: 0 });
+  const queued = createPasswordHasher(4, queue);
+  const hash = await hasher.hash('pass123');
+  await queued.verify('warm-up', null); // the unknown-user dummy hash exists
+  const busy = queued.verify('pass123', hash); // holds the one slot
+  for (const stored of [hash, null]) {
+    await assert.rejects(queued.verify('pass123', stored), (error: unknown) => {
+      assert.ok(error instanceof ServiceUnavailableError);
+      assert.equal(error.statusCode, 503);
+      return true;
+    });
+  }
+  await assert.rejects(queued.hash('new-password'), ServiceUnavailableError, 'new hashes queue alike');
+  assert.equal(await busy, true);
+  assert.equal(await queued.verify('pass123', hash), true, 'served again once the slot is free');
 });

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type pgModule from 'pg';
 import { withFaultMapping } from './faults.ts';
 import type { Database } from './schema.ts';
 import { FairSqliteDialect, openSqlite } from './sqlite.ts';
@@ -28,6 +29,12 @@ export interface ConnectOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * node-postgres, loaded on first use: a SQLite deployment (the default) never pays for it at
+ * start-up. It is CommonJS, so `require` keeps `connectDatabase` synchronous.
+ */
+const loadPg = () => createRequire(import.meta.url)('pg') as typeof pgModule;
+
 const INT8_OID = 20;
 /** A query whose answer is lost on a black-holed connection fails this long after the server's own timeout. */
 const CLIENT_TIMEOUT_MARGIN_MS = 2000;
@@ -44,6 +51,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   }
   const { connectTimeoutMs = 5000, statementTimeoutMs = 15_000 } = options;
   const onError = options.onError ?? (() => {});
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: 10,
@@ -77,9 +85,9 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
  * so under load the same dead connections would fail request after request until TCP gives up,
  * minutes after the database is back. Each silent connection now costs one failed query.
  */
-function discardingSilentClients(pool: pg.Pool): PostgresPool {
-  const facades = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const facade = (client: pg.PoolClient): PostgresPoolClient => {
+function discardingSilentClients(pool: pgModule.Pool): PostgresPool {
+  const facades = new WeakMap<pgModule.PoolClient, PostgresPoolClient>();
+  const facade = (client: pgModule.PoolClient): PostgresPoolClient => {
     let silent = false;
     const query = (...args: unknown[]): unknown => {
       // A rollback after the timeout would only queue behind the lost answer and time out too.

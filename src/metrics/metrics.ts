@@ -1,10 +1,9 @@
 /**
  * The small counting interface features use (`app.metrics`), so nothing but this folder imports
  * prom-client. Every app has its own registry (tests build many apps in one process); with
- * METRICS_API_KEY unset nothing is registered at all and every call is a no-op.
+ * METRICS_API_KEY unset nothing is registered at all and every call is a no-op — and prom-client
+ * is never loaded (prometheus.ts is imported only when metrics are on).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { joinClusterMetrics } from './cluster-metrics.ts';
 
 export type Labels = Record<string, string | number>;
 
@@ -37,57 +36,5 @@ export function createNoopMetrics(): Metrics {
     gauge() {},
     histogram: () => NOOP_HISTOGRAM,
     expose: () => null,
-  };
-}
-
-/**
- * A registry with Node's default process metrics (event-loop lag, heap, GC, handles…). In a
- * cluster worker, `expose` answers with the sum over every worker (cluster-metrics.ts).
- */
-export function createPrometheusMetrics(options: { clusterWorker?: boolean } = {}): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const fetchCluster = options.clusterWorker ? joinClusterMetrics(registry) : null;
-  const counters = new Map<string, MetricCounter>();
-  const histograms = new Map<string, MetricHistogram>();
-  return {
-    counter(name, help, labelNames = []) {
-      let counter = counters.get(name);
-      if (!counter) {
-        const metric = new Counter({ name, help, labelNames, registers: [registry] });
-        counter = { inc: (labels = {}, value = 1) => metric.inc(labels, value) };
-        counters.set(name, counter);
-      }
-      return counter;
-    },
-    gauge(name, help, read) {
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
-    },
-    histogram(name, help, labelNames, buckets) {
-      let histogram = histograms.get(name);
-      if (!histogram) {
-        const metric = new Histogram({
-          name,
-          help,
-          labelNames,
-          registers: [registry],
-          ...(buckets ? { buckets } : {}),
-        });
-        histogram = { observe: (labels, value) => metric.observe(labels, value) };
-        histograms.set(name, histogram);
-      }
-      return histogram;
-    },
-    async expose() {
-      const body = fetchCluster ? await fetchCluster() : await registry.metrics();
-      return { body, contentType: registry.contentType };
-    },
   };
 }

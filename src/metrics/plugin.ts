@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { createBearerKeyCheck } from '../web/bearer-key.ts';
-import { createNoopMetrics, createPrometheusMetrics, type Metrics } from './metrics.ts';
+import { createNoopMetrics, type Metrics } from './metrics.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +23,7 @@ export default fp(
   async (app, opts: { config: Config }) => {
     const enabled = opts.config.metricsApiKey !== null;
     const metrics = enabled
-      ? createPrometheusMetrics({ clusterWorker: cluster.isWorker })
+      ? (await import('./prometheus.ts')).createPrometheusMetrics({ clusterWorker: cluster.isWorker })
       : createNoopMetrics();
     app.decorate('metrics', metrics);
     if (!enabled) return;
