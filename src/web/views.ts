@@ -59,8 +59,11 @@ export async function registerViews(
   const localsFor = (request: FastifyRequest, reply: FastifyReply): Record<string, unknown> => {
     let token: string | undefined;
     return {
+      // @fastify/view copies the locals when it renders, reading every getter: this one makes the
+      // page's nonces, which marks the reply a document (plugin.ts). So every rendered view gets
+      // the document's security headers, whether or not its template uses the nonce.
       get cspNonce() {
-        return reply.cspNonce?.script ?? '';
+        return reply.cspNonce.script;
       },
       csrfToken: () => {
         token ??= reply.generateCsrf();
