@@ -46,8 +46,9 @@ export async function buildApp(
     // A request arriving while the server shuts down is answered by the app as usual (with
     // `Connection: close`), not by Fastify's own 503 that skips every hook.
     return503OnClosing: false,
-    // Answers to requests Node's parser refuses (400, 408, 431) get the same security headers.
-    clientErrorHandler: createClientErrorHandler(securityHeaders.headers),
+    // Answers to requests Node's parser refuses (400, 408, 431) get the same security headers as
+    // any JSON answer.
+    clientErrorHandler: createClientErrorHandler(securityHeaders.resource),
     http: {
       maxHeaderSize: HEADER_LIMIT_BYTES,
       headersTimeout: requestTimeoutMs,

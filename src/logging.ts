@@ -65,12 +65,78 @@ export function loggerOptions(
   return {
     logger: { ...basics(config), stream },
     genReqId: (request: IncomingMessage) => requestIdFor(request.headers['x-request-id']),
-    // Fastify hands pino an options object even when it is empty, which sends every request's
-    // child logger down pino's slow path (new formatters per request, kept for a stream's whole
-    // life). Without route-level log options, a plain child does the same job.
+    // Route-level log options need pino's own child; everything else gets a RequestLogger, which
+    // makes its pino child only when a line is written at an enabled level.
     childLoggerFactory: (logger, bindings, options) =>
       options.level !== undefined || options.serializers !== undefined
         ? logger.child(bindings, options)
-        : logger.child(bindings),
+        : (new RequestLogger(logger as Logger, bindings) as unknown as typeof logger),
   };
+}
+
+type LevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+type LogArgs = Parameters<Logger['info']>;
+
+/**
+ * A request's logger that costs nothing until it writes. Fastify makes one per request, and a
+ * pino child is not cheap (its bindings are serialised into a prefix string, a prototype is set
+ * up): it was a seventh of a `GET /api/me`, although at the usual level most requests write
+ * nothing. A stream keeps its request's logger for its whole life, so this saves memory per open
+ * stream too. The child is made on the first line at an enabled level, and behaves as pino's
+ * from then on (same bindings, same output).
+ */
+export class RequestLogger {
+  readonly #parent: Logger;
+  readonly #bindings: Record<string, unknown>;
+  #child: Logger | null = null;
+
+  constructor(parent: Logger, bindings: Record<string, unknown>) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+  }
+
+  #logger(): Logger {
+    this.#child ??= this.#parent.child(this.#bindings);
+    return this.#child;
+  }
+
+  #write(level: LevelName, args: LogArgs): void {
+    const logger = this.#child ?? this.#parent;
+    if (logger.isLevelEnabled(level)) (this.#logger()[level] as (...a: LogArgs) => void)(...args);
+  }
+
+  get level(): string {
+    return (this.#child ?? this.#parent).level;
+  }
+  set level(level: string) {
+    this.#logger().level = level;
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.#child ?? this.#parent).isLevelEnabled(level);
+  }
+  bindings(): Record<string, unknown> {
+    return this.#logger().bindings();
+  }
+  child(bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]): Logger<string> {
+    return this.#logger().child(bindings, options);
+  }
+  fatal(...args: LogArgs): void {
+    this.#write('fatal', args);
+  }
+  error(...args: LogArgs): void {
+    this.#write('error', args);
+  }
+  warn(...args: LogArgs): void {
+    this.#write('warn', args);
+  }
+  info(...args: LogArgs): void {
+    this.#write('info', args);
+  }
+  debug(...args: LogArgs): void {
+    this.#write('debug', args);
+  }
+  trace(...args: LogArgs): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.ts';
 import { readToken, setAuthCookie } from './cookies.ts';
@@ -22,9 +22,9 @@ declare module 'fastify' {
     /** Use counters over the same store, for sign-up, reset and mail limits (LOGIN_WINDOW_MINUTES). */
     rateLimiter: RateLimiter;
     /** preHandler for HTML pages: anonymous visitors are sent to the login form. */
-    requirePageUser: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    requirePageUser: preHandlerHookHandler;
     /** preHandler for APIs and streams: anonymous callers get 401 JSON. */
-    requireApiUser: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    requireApiUser: preHandlerHookHandler;
   }
   interface FastifyRequest {
     user: AuthenticatedUser | null;
@@ -102,8 +102,22 @@ export default fp(
     });
 
     const secure = !config.debug;
-    const signIn = async (request: FastifyRequest, reply: FastifyReply, token: string) => {
-      const user = await auth.authenticate(token, clientInfo(request));
+    /** Sets the signed-in user; a promise only when the session must be read or the cookie renewed. */
+    const signIn = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      token: string,
+    ): Promise<void> | undefined => {
+      const known = auth.authenticateFromCache(token);
+      if (known === undefined)
+        return auth.authenticate(token, clientInfo(request)).then((user) => signedIn(request, reply, user));
+      return signedIn(request, reply, known);
+    };
+    const signedIn = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      user: AuthenticatedUser | null,
+    ): Promise<void> | undefined => {
       request.user = user;
       if (!user) return;
       // A signed-in user's pages and data must not outlive the session in a shared or back-button
@@ -111,30 +125,37 @@ export default fp(
       reply.header('cache-control', 'no-store');
       // Sliding expiry: a browser using its session past half the token's life gets a fresh
       // cookie for the same session. Bearer clients renew through POST /api/session/refresh.
-      if (request.headers.authorization === undefined) {
-        const renewed = await auth.renew(user);
+      if (request.headers.authorization !== undefined || !auth.renewalDue(user)) return;
+      return auth.renew(user).then((renewed) => {
         if (renewed)
           setSessionCookie(reply, renewed.token, renewed.claims.exp, user.session.persistent, secure);
-      }
+      });
     };
-    // Callback style: an anonymous request (health checks, static files, the login page) passes
-    // without a promise.
+    // Callback style: anonymous requests, and signed-in ones whose session this instance knows
+    // (nearly all), pass without a promise.
     app.addHook('onRequest', (request, reply, done) => {
       const token = readToken(request);
       if (token === null) return done();
-      signIn(request, reply, token).then(() => done(), done);
+      const pending = signIn(request, reply, token);
+      if (pending === undefined) return done();
+      pending.then(() => done(), done);
     });
 
-    app.decorate('requirePageUser', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!request.user) {
+    app.decorate(
+      'requirePageUser',
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+        if (request.user) return done();
         const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
-        return reply.redirect(`/login${next}`);
-      }
-    });
-    app.decorate('requireApiUser', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!request.user)
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Not authenticated' });
-    });
+        reply.redirect(`/login${next}`);
+      },
+    );
+    app.decorate(
+      'requireApiUser',
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+        if (request.user) return done();
+        reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Not authenticated' });
+      },
+    );
   },
   { name: 'auth', dependencies: ['db', 'web'] },
 );

@@ -1,7 +1,7 @@
 /**
  * Sessions: a signed-in session is a row in `sessions` (src/auth/sessions.ts) plus the access
  * tokens issued for it — stateless HS256 JWTs the Python template can read, whose `jti` is the
- * row's id. Each request's token is verified (signature, `exp`; fast-jwt caches the result) and
+ * row's id. Each request's token is verified (signature, `exp`; remembered by tokens.ts) and
  * its session checked by the rules in session-rules.ts, against an in-process cache
  * (session-cache.ts): in the steady state authenticating a request costs no database round trip.
  *
@@ -24,7 +24,7 @@ import { createRevocationStore } from './revocation.ts';
 import { type CachedSession, createSessionCache } from './session-cache.ts';
 import { isSessionCurrent, mayAdopt, renewedExpiry } from './session-rules.ts';
 import { createSessionRepository, type SessionRepository, type SessionRow } from './sessions.ts';
-import { type AccessClaims, createTokenService, type IssuedToken, issuedAt, tokenId } from './tokens.ts';
+import { type AccessClaims, createTokenService, type IssuedToken, issuedAt } from './tokens.ts';
 import { createUserRepository, type User, type UserRepository } from './users.ts';
 
 export interface AuthenticatedUser {
@@ -193,6 +193,20 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
     return { user: facts.user, session };
   };
 
+  /** The session's user for a verified token, its "last seen" noted; null if the session ended. */
+  const signedIn = (entry: CachedSession, id: string, claims: AccessClaims): AuthenticatedUser | null => {
+    if (entry.user?.username !== claims.sub) return null;
+    const session = entry.session;
+    if (session) {
+      const now = nowSeconds();
+      if (now - session.last_seen_at >= LAST_SEEN_RESOLUTION_SECONDS) {
+        session.last_seen_at = now;
+        seen.set(id, now);
+      }
+    }
+    return toUser(entry, id, claims);
+  };
+
   const toUser = (entry: CachedSession, id: string, claims: AccessClaims): AuthenticatedUser | null => {
     const { user, session } = entry;
     if (!user || !session) return null;
@@ -234,21 +248,40 @@ export function createAuthService(db: Kysely<Database>, config: Config) {
 
     startSession,
 
+    /**
+     * The user a raw token stands for, answered from memory: null when the token is invalid or
+     * its session is known to have ended, undefined when the session must be read from the
+     * database first (then `authenticate`). Most requests are answered here, without a promise.
+     */
+    authenticateFromCache(token: string): AuthenticatedUser | null | undefined {
+      const verified = tokens.verifyWithId(token);
+      if (!verified) return null;
+      const entry = cache.get(verified.id);
+      return entry === undefined ? undefined : signedIn(entry, verified.id, verified.claims);
+    },
+
     /** The user a raw token stands for, or null when it is invalid, expired or its session ended. */
     async authenticate(token: string, client?: ClientInfo): Promise<AuthenticatedUser | null> {
-      const claims = tokens.verify(token);
-      if (!claims) return null;
-      const id = tokenId(token, claims);
+      const verified = tokens.verifyWithId(token);
+      if (!verified) return null;
+      const { id, claims } = verified;
       const entry =
         cache.get(id) ?? (await cache.load(id, claims.sub, () => loadSession(id, claims, client)));
-      if (entry.user?.username !== claims.sub) return null;
-      const now = nowSeconds();
-      const session = entry.session;
-      if (session && now - session.last_seen_at >= LAST_SEEN_RESOLUTION_SECONDS) {
-        session.last_seen_at = now;
-        seen.set(id, now);
-      }
-      return toUser(entry, id, claims);
+      return signedIn(entry, id, claims);
+    },
+
+    /** Whether `renew` would issue a token now (a browser session past half its token's life). */
+    renewalDue(user: AuthenticatedUser): boolean {
+      const renewed = cache.get(user.tokenId)?.renewed;
+      if (renewed && renewed.claims.exp > user.expiresAt) return true;
+      return (
+        renewedExpiry({
+          now: nowSeconds(),
+          exp: user.expiresAt,
+          lifetime,
+          absoluteExpiresAt: user.session.absoluteExpiresAt,
+        }) !== null
+      );
     },
 
     /**

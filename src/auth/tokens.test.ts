@@ -118,6 +118,40 @@ test('tokenId is the jti, or a hash of the canonical token for tokens without on
   assert.notEqual(tokenId(other, claims), hashed);
 });
 
+test('a token verified once still stops at its exp, and waits for its nbf', (t) => {
+  const start = Date.now();
+  t.mock.timers.enable({ apis: ['Date'], now: start });
+  const tokens = createTokenService({ secret: SECRET, lifetimeHours: 1 });
+  const exp = Math.floor(start / 1000) + 10;
+  const token = handMade({ alg: 'HS256', typ: 'JWT' }, { sub: 'mark', exp });
+  assert.deepEqual(tokens.verifyWithId(token)?.claims, { sub: 'mark', exp });
+  assert.equal(tokens.verifyWithId(token)?.id, tokenId(token, { sub: 'mark', exp }));
+  t.mock.timers.setTime(exp * 1000);
+  assert.ok(tokens.verify(token), 'valid up to and including its exp second, as fast-jwt');
+  t.mock.timers.setTime(exp * 1000 + 1);
+  assert.equal(tokens.verify(token), null, 'remembered or not, an expired token is refused');
+  assert.equal(tokens.verify(token), null);
+
+  t.mock.timers.setTime(start);
+  const nbf = Math.floor(start / 1000) + 5;
+  const early = handMade({ alg: 'HS256', typ: 'JWT' }, { sub: 'mark', exp, nbf });
+  assert.equal(tokens.verify(early), null, 'not before its nbf');
+  t.mock.timers.setTime(nbf * 1000);
+  assert.equal(tokens.verify(early)?.sub, 'mark');
+  t.mock.timers.setTime(nbf * 1000 - 1);
+  assert.equal(tokens.verify(early), null, 'a remembered token is checked against nbf too');
+});
+
+test('each spelling of a token is verified on its own: a forged one is never served from memory', () => {
+  const tokens = createTokenService({ secret: SECRET, lifetimeHours: 1 });
+  const { token } = tokens.sign('mark');
+  assert.ok(tokens.verify(token));
+  const [header, payload, signature = ''] = token.split('.');
+  const forged = `${header}.${b64({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), sub: 'luke' })}.${signature}`;
+  assert.equal(tokens.verify(forged), null);
+  assert.equal(tokens.verify(token)?.sub, 'mark');
+});
+
 test('issuedAt is iat, or exp minus the lifetime for Python-template tokens', () => {
   assert.equal(issuedAt({ sub: 'a', exp: 5000, iat: 1000 }, 3600), 1000);
   assert.equal(issuedAt({ sub: 'a', exp: 5000 }, 3600), 1400);

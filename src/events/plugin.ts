@@ -50,6 +50,11 @@ export interface Events {
    * With Redis away, the newest id this instance has seen — a resume from it replays more, never less.
    */
   latestId(): Promise<number>;
+  /**
+   * The newest id this instance knows of, from memory (see EventBackend.newestKnownId): what a
+   * page is rendered with, so rendering one never waits on the log.
+   */
+  newestKnownId(): number;
   /** Enforces retention now (it also runs every SSE_PRUNE_INTERVAL_SECONDS); returns messages dropped. */
   prune(): Promise<number>;
   /**
@@ -94,7 +99,7 @@ export default fp(
           // A silently dead link is found within about two heartbeats.
           linkCheckMs: config.sseHeartbeatSeconds * 1000,
         })
-      : createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
+      : await createLocalBackend(app.db, createSqlEventLog(app.db, app.dbDialect, retention));
     const { log, bus } = backend;
     const hub = createHub();
     const counters = createStreamCounters(app.metrics);
@@ -209,12 +214,13 @@ export default fp(
         return result;
       },
       latestId: () => log.latestId(),
+      newestKnownId: () => backend.newestKnownId(),
       prune: () => log.prune(),
       checkSessions,
       connectionCount: (username) => (username === undefined ? hub.size : hub.countFor(username)),
     };
     app.decorate('events', events);
-    registerLastEventIdLocal(app, events.latestId);
+    registerLastEventIdLocal(app, events.newestKnownId);
 
     // Retention sweep: on start, then periodically; the timer is this app's and dies with it.
     // One sweep at a time: a slow sweep must not pile up others, and close awaits the one running.

@@ -10,8 +10,9 @@
  *
  * While Redis is away nothing is queued or hidden: publishing throws ServiceUnavailableError
  * (503), the backend reports itself unavailable so new streams are refused until both links are
- * back, and `latestId` answers the newest id this instance has seen (see there). A Redis that
- * comes back empty starts a new epoch (redis-scripts.ts): resuming clients are told to reload.
+ * back, and `latestId` answers the newest id this instance has seen (see `newestSeen`). A Redis
+ * that comes back empty starts a new epoch (redis-scripts.ts): resuming clients are told to
+ * reload, and the newest id pages are rendered with moves to the new log.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -132,19 +133,29 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   }
 
   /**
-   * The newest id this instance has seen. While Redis is away a page is rendered with it: it can
-   * only be older than the truth, so the page's stream replays more (what it already shows is
-   * applied again), never less; and should Redis come back empty, it is below the new epoch, so
-   * the page reloads.
+   * The newest id this instance has seen: what a page is rendered with (newestKnownId), and
+   * `latestId` while Redis is away. It can only be older than the truth, so a page's stream
+   * replays more (what it already shows is applied again), never less. It belongs to one log:
+   * when Redis comes back empty, the new log (a new epoch) replaces it rather than raises it —
+   * an id of the old log would send every page rendered with it into a reload (below the new
+   * epoch), or past the new log's newest id should the old log have run ahead of the clock.
    */
   let newestSeen = 0;
+  /** The epoch `newestSeen` belongs to; null until the log has been read. */
+  let seenEpoch: number | null = null;
   const see = (id: number) => {
     if (id > newestSeen) newestSeen = id;
   };
+  /** What a read of the log says: its newest id and epoch, as of one instant. */
+  const follow = (latest: number, epoch: number) => {
+    if (epoch === seenEpoch) return see(latest);
+    seenEpoch = epoch;
+    newestSeen = latest;
+  };
   /** The newest id, opening a new log (epoch) first if Redis holds none. */
   const openLog = async () => {
-    const [latest] = await scripts.sseOpenLog(keys.seq, keys.epoch);
-    see(Number(latest));
+    const [latest, epoch] = await scripts.sseOpenLog(keys.seq, keys.epoch);
+    follow(Number(latest), Number(epoch));
     return Number(latest);
   };
   try {
@@ -158,6 +169,15 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   subscribed = true;
   handlers.add((message) => {
     if (message.kind === 'event') see(message.event.id);
+  });
+  // Back after an outage: messages published meanwhile, or a Redis that came back empty (a new
+  // log), are known at once, not at this instance's next publish or replay.
+  redis.on('ready', () => {
+    if (closing) return;
+    guardRedis(openLog).catch((error: unknown) => {
+      // Down again already: the next reconnection reads it.
+      if (!(error instanceof ServiceUnavailableError)) options.onError(error);
+    });
   });
 
   // A link can die silently (a partition drops packets: no reset, no answer). The subscriber
@@ -246,13 +266,14 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
         .slice(0, limit + 1);
       const horizons = value(recipients.length) as (string | null)[];
       const latest = Number(value(recipients.length + 1) ?? 0);
-      see(latest);
+      // A log written before epochs existed has none: its ids are all from one log.
+      const epoch = Number(value(recipients.length + 2) ?? 0);
+      follow(latest, epoch);
       return {
         events,
         prunedThrough: Math.max(0, ...horizons.map((h) => Number(h ?? 0))),
         latestId: latest,
-        // A log written before epochs existed has none: its ids are all from one log.
-        epoch: Number(value(recipients.length + 2) ?? 0),
+        epoch,
       };
     },
 
@@ -318,6 +339,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     get available() {
       return subscribed && redis.status === 'ready';
     },
+    newestKnownId: () => newestSeen,
     // The append script publishes on the channel itself, atomically with the append.
     publish: (recipient, data) => log.append(recipient, data),
     async close() {

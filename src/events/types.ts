@@ -87,6 +87,13 @@ export interface EventBackend {
    * messages, so they are refused (503) and clients retry. Database faults show up per query.
    */
   readonly available: boolean;
+  /**
+   * The newest id this instance knows the log holds, without asking it: read at start, raised by
+   * every message this instance stores or hears of and by every replay read, and moved to the new
+   * log when the log is recreated (a new epoch). Never ahead of the log; behind it at most by
+   * what is still on its way here.
+   */
+  newestKnownId(): number;
   publish(recipient: string, data: string): Promise<StoredEvent>;
   /**
    * Runs `work` in one database transaction in which the messages it publishes are stored with

@@ -4,9 +4,9 @@
  * the package, nothing fetched from elsewhere). On when `API_DOCS` is true (default: `DEBUG`).
  *
  * Two plugins because of Fastify's order: the collector must exist before any route is added,
- * while the pages go after the security plugin so they get the same headers and CSP as every
- * other page (Swagger UI loads only its own same-origin scripts and styles, so the strict CSP
- * holds, but for its logo's style; its validator badge, the one outside request, is off).
+ * while the pages go after the security plugin so they get the same document headers and CSP as
+ * every other page (Swagger UI loads only its own same-origin scripts and styles, so the strict
+ * CSP holds, but for its logo's style; its validator badge, the one outside request, is off).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -88,9 +88,18 @@ const LOGO_STYLE_HASH = `'sha256-${createHash('sha256').update(LOGO_STYLE).diges
 /** `/openapi.json` and the `/docs` browser. */
 export async function apiDocsRoutes(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    uiConfig: { validatorUrl: null, deepLinking: true, tryItOutEnabled: false },
-    transformStaticCSP: (header) => header.replace(/style-src ([^;]*)/, `style-src $1 ${LOGO_STYLE_HASH}`),
+  // Everything under /docs (its page, scripts, styles, its copy of the document) is a document:
+  // the document set, whose CSP the transform below adjusts. (A scope-wide hook: Swagger UI's
+  // `uiHooks` miss the files it serves.) `/openapi.json` above is plain JSON: the resource set.
+  await app.register(async (docs) => {
+    docs.addHook('onRequest', (_request, reply, done) => {
+      reply.markDocument();
+      done();
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { validatorUrl: null, deepLinking: true, tryItOutEnabled: false },
+      transformStaticCSP: (header) => header.replace(/style-src ([^;]*)/, `style-src $1 ${LOGO_STYLE_HASH}`),
+    });
   });
 }

@@ -2,9 +2,9 @@
  * Errors Node's HTTP parser raises before a request exists — a malformed request line or header,
  * `Transfer-Encoding` with `Content-Length` (smuggling), headers over the limit, a request not
  * received within REQUEST_TIMEOUT_SECONDS. No hook or error handler ever sees them: the answer is
- * written straight to the socket. So it is written here like every other error response: the
- * same security headers, a fixed JSON body that never quotes the request, and the connection
- * closed (the parser's state is unknown). Fastify's `clientErrorHandler` option.
+ * written straight to the socket. So it is written here like every other JSON error response:
+ * the resource's security headers, a fixed JSON body that never quotes the request, and the
+ * connection closed (the parser's state is unknown). Fastify's `clientErrorHandler` option.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';

@@ -13,7 +13,8 @@ import { ServiceUnavailableError } from '../service-unavailable.ts';
  *   `Retry-After` and a fixed message, logged without a stack: it is no bug.
  * - anything else is logged with its stack and answered with a generic 500: no internals leave.
  * API routes and clients that do not ask for HTML get JSON `{error}`; browsers get a page. The
- * security headers are on the reply from its first hook, so every answer carries them.
+ * resource's security headers are on the reply from its first hook, so every answer carries them;
+ * an error page, like any rendered view, adds the document's (plugin.ts).
  */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

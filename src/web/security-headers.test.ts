@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import helmet from 'helmet';
-import { computeSecurityHeaders, createCspNonces, type SecurityHeaderOptions } from './security-headers.ts';
+import {
+  computeSecurityHeaders,
+  createCspNonces,
+  RESOURCE_CSP,
+  type SecurityHeaderOptions,
+  securityPolicy,
+} from './security-headers.ts';
 
 const options: SecurityHeaderOptions = {
   directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], objectSrc: ["'none'"] },
@@ -33,18 +39,66 @@ function helmetPerRequest(nonces?: { script: string; style: string }): Record<st
   return headers;
 }
 
-test('computed once, the headers are exactly what helmet sets on each response', () => {
+test("computed once, a document's headers are exactly what helmet sets on each response", () => {
   const computed = computeSecurityHeaders(options);
-  assert.deepEqual(computed.headers, helmetPerRequest());
-  assert.match(computed.headers['strict-transport-security'] ?? '', /max-age=31536000; includeSubDomains/);
-  assert.equal(computed.headers['x-frame-options'], 'DENY');
+  assert.deepEqual(computed.document, helmetPerRequest());
+  assert.match(computed.document['strict-transport-security'] ?? '', /max-age=31536000; includeSubDomains/);
+  assert.equal(computed.document['x-frame-options'], 'DENY');
 });
 
-test("a page's CSP names its own nonces for scripts and styles; the shared one names none", () => {
+test('a resource gets a CSP that allows nothing, nosniff, same-origin CORP, and the referrer policy and HSTS of documents', () => {
+  const { document, resource } = computeSecurityHeaders(options);
+  assert.equal(RESOURCE_CSP, "default-src 'none'; frame-ancestors 'none'");
+  assert.deepEqual(resource, {
+    'content-security-policy': RESOURCE_CSP,
+    'x-content-type-options': 'nosniff',
+    'cross-origin-resource-policy': 'same-origin',
+    'referrer-policy': document['referrer-policy'],
+    'strict-transport-security': document['strict-transport-security'],
+  });
+  for (const name of [
+    'x-frame-options',
+    'cross-origin-opener-policy',
+    'origin-agent-cluster',
+    'x-xss-protection',
+  ])
+    assert.equal(resource[name], undefined, name);
+});
+
+test("a resource's headers follow the policy: its referrer policy, HSTS only when documents have it", () => {
+  const { resource } = computeSecurityHeaders({
+    ...options,
+    helmet: { hsts: false, frameguard: { action: 'deny' }, referrerPolicy: { policy: 'no-referrer' } },
+  });
+  assert.equal(resource['referrer-policy'], 'no-referrer');
+  assert.equal(resource['strict-transport-security'], undefined);
+  for (const debug of [true, false]) {
+    const app = computeSecurityHeaders(securityPolicy(debug));
+    assert.equal(app.resource['referrer-policy'], 'same-origin');
+    assert.equal(app.resource['strict-transport-security'], app.document['strict-transport-security']);
+    assert.equal(app.resource['strict-transport-security'] === undefined, debug, `DEBUG=${debug}: HSTS`);
+  }
+});
+
+test('the resource set, the document-only headers and the document CSP make up the document set', () => {
+  const { document, resource, documentOnly } = computeSecurityHeaders(securityPolicy(false));
+  assert.ok(documentOnly.length > 0);
+  for (const [name] of documentOnly) assert.equal(resource[name], undefined, `${name} is document-only`);
+  assert.deepEqual(
+    {
+      ...resource,
+      ...Object.fromEntries(documentOnly),
+      'content-security-policy': document['content-security-policy'],
+    },
+    document,
+  );
+});
+
+test("a page's CSP names its own nonces for scripts and styles; the document's names none", () => {
   const computed = computeSecurityHeaders(options);
   const nonces = { script: 'a'.repeat(32), style: 'b'.repeat(32) };
   assert.equal(computed.cspWithNonces(nonces), helmetPerRequest(nonces)['content-security-policy']);
-  assert.doesNotMatch(computed.headers['content-security-policy'] ?? '', /nonce-/);
+  assert.doesNotMatch(computed.document['content-security-policy'] ?? '', /nonce-/);
 });
 
 test('every page gets fresh 128-bit nonces, different for scripts and styles', () => {

@@ -3,6 +3,7 @@ import view from '@fastify/view';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import { DEMO_USERS, type InitialUser } from '../config.ts';
+import { memoiseImports } from './nunjucks-env.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -36,7 +37,8 @@ export function streamUrlFor(username: string): string {
  * Nunjucks (autoescaped) through @fastify/view, and the context every view gets without the
  * handler passing it. @fastify/view builds its own environment from `options` (it ignores a
  * ready-made one), so the settings go there: `noCache` in DEBUG re-reads an edited view on the
- * next request, which is what makes `npm run dev` show template edits without a restart.
+ * next request, which is what makes `npm run dev` show template edits without a restart; and
+ * `onConfigure` makes component imports run once per compiled template (nunjucks-env.ts).
  */
 export async function registerViews(
   app: FastifyInstance,
@@ -59,8 +61,11 @@ export async function registerViews(
   const localsFor = (request: FastifyRequest, reply: FastifyReply): Record<string, unknown> => {
     let token: string | undefined;
     return {
+      // @fastify/view copies the locals when it renders, reading every getter: this one makes the
+      // page's nonces, which marks the reply a document (plugin.ts). So every rendered view gets
+      // the document's security headers, whether or not its template uses the nonce.
       get cspNonce() {
-        return reply.cspNonce?.script ?? '';
+        return reply.cspNonce.script;
       },
       csrfToken: () => {
         token ??= reply.generateCsrf();
@@ -97,7 +102,7 @@ export async function registerViews(
   await app.register(view, {
     engine: { nunjucks },
     templates: VIEWS,
-    options: { autoescape: true, throwOnUndefined: false, noCache: opts.debug },
+    options: { autoescape: true, throwOnUndefined: false, noCache: opts.debug, onConfigure: memoiseImports },
   });
 }
 

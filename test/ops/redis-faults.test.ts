@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../../src/service-unavailable.ts';
 import { closeAll, demoTokens, ended, numbered, numberOf, openStreamRetrying } from '../events/helpers.ts';
 import { startApp } from '../support/app.ts';
@@ -178,4 +179,38 @@ test('Redis restarted empty: a client resuming from the old log is told to reloa
   t.after(closeAll([fresh]));
   await app.events.publish('mark', numbered(5));
   assert.equal(numberOf(await fresh.next()), 5);
+});
+
+test('Redis restarted empty: pages move to the new log, even from an old log whose ids ran ahead of the new ones', async (t) => {
+  const redis = await privateRedis(t);
+  if (!redis) return;
+  const prefix = 'epoch-ahead:';
+  const { app, url } = await startApp(t, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix });
+  const tokens = await demoTokens(url);
+  const browser = await new Browser(url).login();
+  // An old log past the clock-based start of any new one (it averaged more than 100,000
+  // messages a second): its ids are above every id the new log will issue for a long while.
+  const direct = new Redis(redis.url);
+  t.after(() => direct.disconnect());
+  await direct.set(`${prefix}seq`, '900000000000000');
+  const old = await app.events.publish('mark', numbered(1));
+  assert.equal(await pageLastId(browser), old.id);
+
+  await redis.kill();
+  await redis.start();
+  // The page's stream, back: the old log is gone, so it reloads.
+  const stale = await openStreamRetrying(url, tokens.mark, 'mark', { lastEventId: old.id });
+  t.after(closeAll([stale]));
+  assert.equal((await stale.next()).event, 'reload');
+
+  // The reloaded page carries an id of the new log, though nothing was published in it yet: its
+  // stream resumes (no second reload) and gets what comes next.
+  const renderedId = await pageLastId(browser);
+  assert.ok(renderedId < old.id, 'not the old log’s id');
+  const fresh = await openStreamRetrying(url, tokens.mark, 'mark', { lastEventId: renderedId });
+  t.after(closeAll([fresh]));
+  await publishWhenBack(app, 2);
+  const next = await fresh.next();
+  assert.equal(next.event, undefined, `a message, not ${next.event}: ${next.data}`);
+  assert.equal(numberOf(next), 2);
 });

@@ -61,21 +61,31 @@ export async function probeAccess(base: string, token: string, username = 'mark'
 export const GRANTED: AccessReport = { page: 200, api: 200, apiCookie: 200, stream: 200 };
 export const DENIED: AccessReport = { page: 302, api: 401, apiCookie: 401, stream: 401 };
 
-/** Response headers that carry a browser security policy (everything helmet-like sets). */
-const SECURITY_HEADERS = [
+/** The security headers every response carries: what protects an answer that is no document. */
+export const RESOURCE_HEADERS = [
   'content-security-policy',
-  'cross-origin-opener-policy',
   'cross-origin-resource-policy',
-  'origin-agent-cluster',
   'referrer-policy',
   'strict-transport-security',
   'x-content-type-options',
+];
+
+/** The headers only documents (pages, the API docs, static files) carry. */
+export const DOCUMENT_ONLY_HEADERS = [
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
   'x-dns-prefetch-control',
   'x-download-options',
   'x-frame-options',
   'x-permitted-cross-domain-policies',
   'x-xss-protection',
 ];
+
+/** Response headers that carry a browser security policy (everything helmet-like sets). */
+const SECURITY_HEADERS = [...RESOURCE_HEADERS, ...DOCUMENT_ONLY_HEADERS];
+
+/** The CSP of a response that is no document: nothing may load or run, nobody may frame it. */
+export const RESOURCE_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /**
  * The security policy a response carries, comparable across responses: the CSP's per-response

@@ -1,10 +1,11 @@
 /**
- * Every response carries the same security headers and none quotes the request back — including
- * the ones the app's routes never see: Fastify's own refusals (an undecodable URL, an over-long
- * path parameter, bodies it cannot parse) and Node's parser errors answered on the raw socket
+ * Every response carries the security headers and none quotes the request back — including the
+ * ones the app's routes never see: Fastify's own refusals (an undecodable URL, an over-long path
+ * parameter, bodies it cannot parse) and Node's parser errors answered on the raw socket
  * (malformed requests, headers over the limit, a request not received in time). Each kind is
- * compared with an ordinary response's header set, so whichever code computes the headers must
- * cover it.
+ * compared with an ordinary response's header set — a JSON answer's (the resource set), or for
+ * an error page a page's (the document set) — so whichever code computes the headers must cover
+ * it.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -15,13 +16,15 @@ import { loadConfig } from '../../src/config.ts';
 import { startApp } from '../support/app.ts';
 import { Browser } from '../support/http.ts';
 import { type RawResponse, rawGet, rawRequest } from '../support/raw-http.ts';
-import { securityPolicy } from './attack.ts';
+import { DOCUMENT_ONLY_HEADERS, RESOURCE_CSP, securityPolicy } from './attack.ts';
 
 const MARKER = 'ECHO-MARKER-7f3a';
 
 interface Kind {
   name: string;
   status: number | number[];
+  /** Answered with an HTML error page, which carries the document set. */
+  page?: true;
   send(base: string): Promise<{ status: number; headers: Headers | Record<string, string>; body: string }>;
 }
 
@@ -49,6 +52,7 @@ function kinds(): Kind[] {
     {
       name: 'undecodable URL (FST_ERR_BAD_URL), HTML',
       status: 400,
+      page: true,
       send: (base) => rawGet(base, `/static/%c0%ae%c0%ae/${MARKER}`, { accept: 'text/html' }).then(fromRaw),
     },
     {
@@ -95,6 +99,7 @@ function kinds(): Kind[] {
     {
       name: 'unknown route, HTML',
       status: 404,
+      page: true,
       send: (base) => fetch(`${base}/${MARKER}`, { headers: { accept: 'text/html' } }).then(fromFetch),
     },
     {
@@ -176,7 +181,27 @@ function kinds(): Kind[] {
   ];
 }
 
-async function checkKinds(base: string, reference: Record<string, string>) {
+/** The two policies to compare with: a JSON answer's and a page's (nonces aside). */
+interface References {
+  resource: Record<string, string>;
+  document: Record<string, string>;
+}
+
+async function references(base: string): Promise<References> {
+  const resource = securityPolicy((await fetch(`${base}/healthz`)).headers);
+  const document = securityPolicy((await fetch(`${base}/login`)).headers);
+  // Neither is an empty set that anything would match.
+  assert.equal(resource['content-security-policy'], RESOURCE_CSP);
+  assert.equal(resource['x-content-type-options'], 'nosniff');
+  for (const name of DOCUMENT_ONLY_HEADERS) assert.equal(resource[name], undefined, name);
+  assert.equal(document['x-content-type-options'], 'nosniff');
+  assert.equal(document['x-frame-options'], 'DENY');
+  assert.match(document['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  assert.match(document['content-security-policy'] ?? '', /script-src 'self'/);
+  return { resource, document };
+}
+
+async function checkKinds(base: string, expected: References) {
   for (const kind of kinds()) {
     const response = await kind.send(base);
     const statuses = Array.isArray(kind.status) ? kind.status : [kind.status];
@@ -184,7 +209,11 @@ async function checkKinds(base: string, reference: Record<string, string>) {
       statuses.includes(response.status),
       `${kind.name}: status ${response.status}: ${response.body}`,
     );
-    assert.deepEqual(securityPolicy(response.headers), reference, kind.name);
+    assert.deepEqual(
+      securityPolicy(response.headers),
+      kind.page ? expected.document : expected.resource,
+      kind.name,
+    );
     assert.ok(
       !response.body.includes(MARKER),
       `${kind.name} echoes the request: ${response.body.slice(0, 200)}`,
@@ -193,38 +222,32 @@ async function checkKinds(base: string, reference: Record<string, string>) {
   }
 }
 
-test('every kind of refusal carries the same security headers and never echoes the request', async (t) => {
+test('every kind of refusal carries the security headers of a JSON answer, or of a page for an error page, and never echoes the request', async (t) => {
   const { url } = await startApp(t);
-  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
-  // The reference itself is the full policy, not an empty set that anything would match.
-  assert.equal(reference['x-content-type-options'], 'nosniff');
-  assert.equal(reference['x-frame-options'], 'DENY');
-  assert.match(reference['content-security-policy'] ?? '', /frame-ancestors 'none'/);
-  assert.deepEqual(
-    securityPolicy((await fetch(`${url}/login`)).headers),
-    reference,
-    'HTML page (nonces aside)',
-  );
-  await checkKinds(url, reference);
+  await checkKinds(url, await references(url));
   // Nothing above hurt the server.
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
 });
 
-test('outside DEBUG the refusals carry HSTS and upgrade-insecure-requests like every page', async (t) => {
+test('outside DEBUG every refusal carries HSTS, and error pages upgrade-insecure-requests like every page', async (t) => {
   const { url } = await startApp(t, {
     DEBUG: 'false',
     SECRET_KEY: 'b3f1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6',
     INITIAL_USERS: '',
   });
-  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
-  assert.match(reference['strict-transport-security'] ?? '', /max-age=\d+/);
-  assert.match(reference['content-security-policy'] ?? '', /upgrade-insecure-requests/);
-  await checkKinds(url, reference);
+  const expected = await references(url);
+  assert.match(expected.resource['strict-transport-security'] ?? '', /max-age=\d+/);
+  assert.equal(
+    expected.document['strict-transport-security'],
+    expected.resource['strict-transport-security'],
+  );
+  assert.match(expected.document['content-security-policy'] ?? '', /upgrade-insecure-requests/);
+  await checkKinds(url, expected);
 });
 
-test('a request body that is not received in time gets 408 with the security headers', async (t) => {
+test('a request body that is not received in time gets 408 with the security headers of a JSON answer', async (t) => {
   const { url } = await startApp(t, { REQUEST_TIMEOUT_SECONDS: '1' });
-  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  const { resource: reference } = await references(url);
   const host = new URL(url).host;
   // 100 bytes announced, one sent every 200 ms: the whole body would take 20 s.
   const response = await rawRequest(
@@ -278,8 +301,7 @@ test('refusals the client can repeat at will are not logged as server errors', a
     { LOG_LEVEL: 'info' },
     { logStream: { write: (line: string) => void lines.push(JSON.parse(line)) } },
   );
-  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
-  await checkKinds(url, reference);
+  await checkKinds(url, await references(url));
   // pino's error level is 50: an attacker must not be able to fill the error log or page anyone.
   const errors = lines.filter((line) => line.level >= 50);
   assert.deepEqual(errors, []);
@@ -307,7 +329,7 @@ test('a request on a kept-alive connection while the server shuts down is answer
         }),
     },
   );
-  const reference = securityPolicy((await fetch(`${url}/healthz`)).headers);
+  const { resource: reference } = await references(url);
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   t.after(() => socket.destroy());

@@ -198,12 +198,17 @@ test('a header value that cannot be written becomes a 500 from the error handler
   if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
   const base = `http://127.0.0.1:${address.port}`;
 
-  const reference = securityPolicy((await fetch(`${base}/healthz`)).headers);
-  for (const accept of ['application/json', 'text/html']) {
+  // A JSON answer's headers, and an (error) page's.
+  const reference = {
+    'application/json': securityPolicy((await fetch(`${base}/healthz`)).headers),
+    'text/html': securityPolicy((await fetch(`${base}/login`)).headers),
+  };
+  assert.equal(reference['text/html']['x-frame-options'], 'DENY');
+  for (const accept of ['application/json', 'text/html'] as const) {
     const response = await fetch(`${base}/test-bad-header`, { headers: { accept } });
     assert.equal(response.status, 500, accept);
     assert.equal(response.headers.get('x-test'), null, 'the bad header is not sent');
-    assert.deepEqual(securityPolicy(response.headers), reference, accept);
+    assert.deepEqual(securityPolicy(response.headers), reference[accept], accept);
     const body = await response.text();
     assert.match(body, /Internal Server Error/);
     assert.doesNotMatch(body, /ERR_INVALID_CHAR|x-test|Invalid character/i, body.slice(0, 200));

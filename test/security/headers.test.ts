@@ -1,7 +1,7 @@
 /**
- * Browser-enforced defences: the Content-Security-Policy (nonces, no unsafe-*), framing, sniffing,
- * referrers, HSTS outside DEBUG, the session and CSRF cookie attributes, and errors that reveal
- * nothing about the server's insides.
+ * Browser-enforced defences: the Content-Security-Policy (nonces, no unsafe-*; nothing at all for
+ * answers that are no document), framing, sniffing, referrers, HSTS outside DEBUG, the session
+ * and CSRF cookie attributes, and errors that reveal nothing about the server's insides.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -72,6 +72,35 @@ test('every HTML page carries a strict CSP with a fresh nonce, and the other sec
   assert.equal(nonces.size, pages.length, 'a new nonce per response');
 });
 
+test('answers that are no document carry a CSP that allows nothing, no framing, nosniff and same-origin CORP', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login('mark', 'pass123');
+  const answers = [
+    await browser.fetch('/api/me'),
+    await fetch(`${url}/api/me`),
+    await fetch(`${url}/healthz`),
+    await fetch(`${url}/`, { redirect: 'manual' }),
+    await fetch(`${url}/no-such-page`, { headers: { accept: 'application/json' } }),
+  ];
+  for (const response of answers) {
+    const what = `${response.url} ${response.status}`;
+    // Opened directly as a document, it can load and run nothing, and nobody can frame it.
+    const csp = directives(response.headers.get('content-security-policy') ?? '');
+    assert.deepEqual(
+      [...csp],
+      [
+        ['default-src', ["'none'"]],
+        ['frame-ancestors', ["'none'"]],
+      ],
+      what,
+    );
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff', what);
+    assert.equal(response.headers.get('cross-origin-resource-policy'), 'same-origin', what);
+    assert.equal(response.headers.get('referrer-policy'), 'same-origin', what);
+    await response.body?.cancel();
+  }
+});
+
 test('outside DEBUG: HSTS, upgrade-insecure-requests and Secure cookies', async (t) => {
   const { url } = await startApp(t, { DEBUG: 'false', INITIAL_USERS: 'mark:pass123' });
   const response = await fetch(`${url}/login`);
@@ -79,6 +108,8 @@ test('outside DEBUG: HSTS, upgrade-insecure-requests and Secure cookies', async 
   assert.match(hsts, /max-age=(\d+)/);
   assert.ok(Number(/max-age=(\d+)/.exec(hsts)?.[1]) >= 31_536_000, hsts);
   assert.match(hsts, /includeSubDomains/);
+  for (const path of ['/healthz', '/api/me'])
+    assert.equal((await fetch(`${url}${path}`)).headers.get('strict-transport-security'), hsts, path);
   assert.ok(
     directives(response.headers.get('content-security-policy') ?? '').has('upgrade-insecure-requests'),
   );

@@ -94,29 +94,22 @@ export type PageRenderRace = (change: () => Promise<unknown>) => void;
 
 /**
  * Lets a test land a render of /protected in the window a live page leaves open on purpose
- * (src/events/view-locals.ts): the page's newest event id is read, then the change runs to the
+ * (src/events/view-locals.ts): the page's newest event id is taken, then the change runs to the
  * end (another tab adding a course, say), and only then does the handler read the courses. The
  * page shows the change, and its stream, resuming from that id, replays it. Call before the app
  * listens (startApp's `beforeListen`); each call of the returned function arms the next render.
  */
 export function racePageRender(app: FastifyInstance): PageRenderRace {
-  const log = app.events.log;
-  const latestId = log.latestId.bind(log);
-  let idRead: Promise<number> | undefined;
-  log.latestId = () => {
-    idRead = latestId();
-    return idRead;
-  };
   let pending: (() => Promise<unknown>) | undefined;
-  app.addHook('preHandler', async (request) => {
+  // Added after the app's own hooks, so it runs after the id is taken and before the handler.
+  app.addHook('preHandler', async (request, reply) => {
     const change = pending;
     if (!change || request.routeOptions.url !== '/protected' || request.method !== 'GET') return;
     pending = undefined;
-    await idRead;
+    if (reply.locals.lastEventId === undefined) throw new Error('the page has no id yet: no race to run');
     await change();
   });
   return (change) => {
-    idRead = undefined;
     pending = change;
   };
 }
