@@ -16,9 +16,10 @@
  * forged, and asking API clients for a token bound to a cookie they do not have would only lock
  * them out.
  */
+
+import { Busboy, type BusboyHeaders } from '@fastify/busboy';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
-import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 /** Multipart bounds: forms here have a handful of short fields (16 KiB each at most). */
@@ -50,40 +51,76 @@ export class MalformedFormError extends Error {
   }
 }
 
-async function readMultipartFields(request: FastifyRequest): Promise<Record<string, string | string[]>> {
-  const body: Record<string, string | string[]> = {};
+type FormFields = Record<string, string | string[]>;
+
+/**
+ * The fields of a `multipart/form-data` body, as `request.body` (a repeated name gives an array,
+ * as urlencoded does), read with busboy as the body streams in. Past a bound — a file part, a
+ * field or name cut at its limit, too many parts or fields, more bytes than the route's
+ * `bodyLimit` — the request is refused with 413 and the rest of the body left unread; a body
+ * busboy cannot read is a 400.
+ *
+ * busboy directly rather than @fastify/multipart: that plugin adds an async `onRequest` and
+ * `onResponse` hook to *every* request of the app (a promise each, and a `close` listener that
+ * keeps each SSE stream's request and reply alive), to clean up temporary files we never write.
+ */
+export function parseMultipartFields(
+  request: FastifyRequest,
+  payload: NodeJS.ReadableStream,
+  done: (error: Error | null, body?: FormFields) => void,
+): void {
+  let parser: ReturnType<typeof Busboy>;
   try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') throw new FormTooLargeError('files are not accepted here');
-      if (part.valueTruncated || part.fieldnameTruncated)
-        throw new FormTooLargeError(`field ${part.fieldname}`);
-      const value = String(part.value);
-      const seen = body[part.fieldname];
-      body[part.fieldname] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
-    }
-  } catch (error) {
-    // The parser (busboy) reports a body it cannot read with a plain Error and no status: that
-    // is the client's fault, not a 500 logged with a stack for anyone to trigger at will.
-    if (typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
-    throw new MalformedFormError();
+    parser = Busboy({ headers: request.headers as BusboyHeaders, limits: MULTIPART_LIMITS });
+  } catch {
+    // No or a malformed boundary.
+    done(new MalformedFormError());
+    return;
   }
-  return body;
+  const fields = new Map<string, string | string[]>();
+  const bodyLimit = request.routeOptions.bodyLimit ?? Number.POSITIVE_INFINITY;
+  let received = 0;
+  let settled = false;
+  const settle = (error: Error | null) => {
+    if (settled) return;
+    settled = true;
+    payload.removeListener('data', count);
+    if (error === null) {
+      // fromEntries defines own properties: a field named `__proto__` stays a plain field.
+      done(null, Object.fromEntries(fields));
+      return;
+    }
+    payload.unpipe(parser);
+    done(error);
+  };
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > bodyLimit) settle(new FormTooLargeError('body'));
+  };
+  parser.on('field', (name, value, nameTruncated, valueTruncated) => {
+    if (nameTruncated || valueTruncated) return settle(new FormTooLargeError(`field ${name}`));
+    const seen = fields.get(name);
+    fields.set(name, seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value]);
+  });
+  parser.on('file', (_name, stream) => {
+    stream.resume();
+    settle(new FormTooLargeError('files are not accepted here'));
+  });
+  parser.on('filesLimit', () => settle(new FormTooLargeError('files are not accepted here')));
+  parser.on('fieldsLimit', () => settle(new FormTooLargeError('too many fields')));
+  parser.on('partsLimit', () => settle(new FormTooLargeError('too many parts')));
+  // busboy reports a body it cannot read (cut short, a bad part header) with a plain Error: the
+  // client's fault, not a 500 logged with a stack for anyone to trigger at will.
+  parser.on('error', () => settle(new MalformedFormError()));
+  parser.on('finish', () => settle(null));
+  payload.on('data', count);
+  payload.pipe(parser);
 }
 
 /** Registers both body parsers and `app.csrfProtection`, which lets bearer requests through. */
 export async function registerForms(app: FastifyInstance, opts: { secure: boolean }): Promise<void> {
   await app.register(formbody);
-  await app.register(multipart, { limits: MULTIPART_LIMITS });
-  // Fields become `request.body` before validation, as urlencoded ones do. (Not the plugin's
-  // attachFieldsToBody: it passes a value cut at fieldSize on as if whole, and reads files.)
-  // Callback style: requests without a multipart body (nearly all) pass without a promise.
-  app.addHook('preValidation', (request, _reply, done) => {
-    if (!request.isMultipart()) return done();
-    readMultipartFields(request).then((body) => {
-      request.body = body;
-      done();
-    }, done);
-  });
+  app.addContentTypeParser('multipart/form-data', parseMultipartFields);
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: '_csrf',

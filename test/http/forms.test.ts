@@ -36,7 +36,7 @@ test('the login form accepts multipart too', async (t) => {
   assert.ok(browser.cookies.has('access_token'));
 });
 
-test('multipart is bounded: no CSRF token → 403, a file → 413, an oversized field → 413; nothing stored', async (t) => {
+test('multipart is bounded: no CSRF token → 403, a file → 413, an oversized field or too many → 413; nothing stored', async (t) => {
   const { url } = await startApp(t);
   const browser = await new Browser(url).login();
   const token = await browser.csrfToken('/protected');
@@ -72,6 +72,37 @@ test('multipart is bounded: no CSRF token → 403, a file → 413, an oversized 
   const many = Array.from({ length: 80 }, (_, i): [string, string] => [`f${i}`, 'v']);
   assert.equal((await post([['_csrf', token], ['course_title', 'Many fields'], ...many])).status, 413);
   assert.deepEqual(await titlesOf(browser), []);
+});
+
+test('a multipart body that cannot be read is a 400, one past the body limit a 413; no stack, nothing stored', async (t) => {
+  const { url } = await startApp(t);
+  const browser = await new Browser(url).login();
+  const token = await browser.csrfToken('/protected');
+  const raw = (contentType: string, body: string) =>
+    browser.fetch('/add_course', { method: 'POST', headers: { 'content-type': contentType }, body });
+  const part = (name: string, value: string) =>
+    `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+
+  const noBoundary = await raw('multipart/form-data', part('course_title', 'x'));
+  assert.equal(noBoundary.status, 400);
+  const cutShort = await raw('multipart/form-data; boundary=b', `${part('_csrf', token)}--b\r\nContent-Disp`);
+  assert.equal(cutShort.status, 400);
+  const body = (await cutShort.json()) as { error: string };
+  assert.doesNotMatch(JSON.stringify(body), /at .*\.(ts|js):\d+/, 'no stack trace');
+  // Bytes outside any part count too: 100 KiB of preamble passes every per-field bound.
+  const preamble = 'x'.repeat(100 * 1024);
+  const tooBig = await raw(
+    'multipart/form-data; boundary=b',
+    `${preamble}\r\n${part('_csrf', token)}${part('course_title', 'Padded')}--b--\r\n`,
+  );
+  assert.equal(tooBig.status, 413);
+  // A well-formed raw body still works, and a field named __proto__ is only a field.
+  const ok = await raw(
+    'multipart/form-data; boundary=b',
+    `${part('__proto__', 'x')}${part('_csrf', token)}${part('course_title', 'Raw multipart')}--b--\r\n`,
+  );
+  assert.equal(ok.status, 201);
+  assert.deepEqual(await titlesOf(browser), ['Raw multipart']);
 });
 
 test('a bearer-authenticated POST needs no CSRF token; the same request with the cookie does', async (t) => {
