@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -101,6 +102,24 @@ export function parseLastEventId(header: unknown, query: unknown): number | null
   return Number(raw);
 }
 
+/**
+ * Fastify keeps a `finish` and an `error` listener on every response, to run `onResponse` hooks
+ * and log "request completed" when it ends; on a stream that listener holds the request, reply
+ * and logger for the stream's whole life (~0.6 KiB of the heap per stream). A stream logs its own
+ * end ("stream closed", with its duration and why) and has its own counters (`sse_streams_*`), so
+ * it lets go of them: streams are not in the request-duration histogram, whose buckets are for
+ * answers, not for connections that last hours. An error the response may still emit is ignored
+ * (the socket's `close` ends the stream) rather than left with no listener.
+ */
+function releaseFastifyReply(res: ServerResponse): void {
+  for (const event of ['finish', 'error'] as const)
+    for (const listener of res.listeners(event))
+      if (listener.name === 'onResFinished') res.removeListener(event, listener as () => void);
+  res.on('error', ignoreResponseError);
+}
+
+function ignoreResponseError(): void {}
+
 /** Names this process in stream log lines, so lines from many instances can be told apart. */
 const INSTANCE = `${hostname()}:${process.pid}`;
 
@@ -151,6 +170,7 @@ export default async function streamRoutes(
 
       reply.hijack();
       const res = reply.raw;
+      releaseFastifyReply(res);
       res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
       res.write(formatEvent({ retry: config.sseRetryMs }));
       const connection = createSseConnection(

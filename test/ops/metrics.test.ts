@@ -103,6 +103,8 @@ test('the figures move as streams open, messages flow, resumes replay or reload,
     1,
   );
   assert.doesNotMatch(during, /12345/);
+  // Streams are counted by the sse_streams_* series, not as hours-long "requests".
+  assert.doesNotMatch(during, /http_request_duration_seconds_count\{[^}]*route="\/protected\/events/);
 });
 
 test('a client that stops reading is dropped and counted as closed for reason "slow"', async (t) => {
