@@ -8,10 +8,9 @@
  * be reached, login fails closed (503) rather than allowing unthrottled guessing.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { closeRedis, guardRedis } from '../events/redis-faults.ts';
+import { closeRedis, guardRedis, loadIoredis } from '../events/redis-faults.ts';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import type { FailureWindow, ThrottleStore } from './login-throttle.ts';
 
@@ -100,6 +99,7 @@ export function createRedisThrottleStore(options: {
   /** Connection problems (ioredis reconnects by itself); commands meanwhile fail at once. */
   onError?: (err: Error) => void;
 }): ThrottleStore {
+  const { Redis } = loadIoredis();
   const redis = new Redis(options.url, { maxRetriesPerRequest: 1, commandTimeout: 5000, lazyConnect: true });
   redis.on('error', (err: Error) => options.onError?.(err));
   // Commands wait for the first connection; once it has been up, a lost link fails them at once

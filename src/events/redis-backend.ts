@@ -15,10 +15,10 @@
  * reload, and the newest id pages are rendered with moves to the new log.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../service-unavailable.ts';
 import { decodeBusMessage, encodeBusMessage } from './bus-codec.ts';
-import { closeRedis, FAIL_FAST_OPTIONS, guardRedis } from './redis-faults.ts';
+import { closeRedis, FAIL_FAST_OPTIONS, guardRedis, loadIoredis } from './redis-faults.ts';
 import {
   APPEND_SCRIPT,
   FORGET_SCRIPT,
@@ -69,6 +69,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const keys = redisKeys(options.prefix);
   const { perRecipient, bytesPerRecipient, maxAgeMs } = options.retention;
   const slack = Math.floor(perRecipient / 10);
+  const { Redis } = loadIoredis();
   const redis = new Redis(options.url, FAIL_FAST_OPTIONS);
   redis.defineCommand('sseOpenLog', { numberOfKeys: 2, lua: OPEN_LOG_SCRIPT });
   redis.defineCommand('sseAppend', { numberOfKeys: 6, lua: APPEND_SCRIPT });
