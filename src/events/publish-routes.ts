@@ -7,9 +7,15 @@
  * (src/web/bearer-key.ts). The body is validated by the strict TypeBox compiler (no coercion, no
  * silent removal of unknown fields): a malformed message is a 400, never half-delivered.
  */
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchema,
+  FastifySchemaCompiler,
+} from 'fastify';
 import { createBearerKeyCheck } from '../web/bearer-key.ts';
 import { errorResponse } from '../web/schemas.ts';
 import { SseMessageSchema } from './messages.ts';
@@ -58,6 +64,22 @@ const publishSchema = {
   },
 };
 
+/**
+ * TypeBox's own checker instead of Fastify's Ajv, which coerces types and drops unknown fields:
+ * the body is taken exactly as sent or refused, with the first problem in Ajv's error shape (so
+ * the 400 reads like every other validation error).
+ */
+const strictValidator: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
+  const checker = TypeCompiler.Compile(schema as TSchema);
+  return (value) => {
+    if (checker.Check(value)) return { value };
+    const problem = checker.Errors(value).First();
+    const instancePath = problem?.path ?? '';
+    const message = problem?.message.toLowerCase() ?? 'is invalid';
+    return { error: [{ keyword: 'type', instancePath, schemaPath: '#', params: {}, message }] };
+  };
+};
+
 export default async function publishRoutes(app: FastifyInstance, opts: { apiKey: string }) {
   const hasPublishKey = createBearerKeyCheck(opts.apiKey);
 
@@ -70,7 +92,7 @@ export default async function publishRoutes(app: FastifyInstance, opts: { apiKey
     '/api/events',
     {
       schema: publishSchema,
-      validatorCompiler: TypeBoxValidatorCompiler,
+      validatorCompiler: strictValidator,
       // Authenticate before the body is validated: strangers learn nothing about the schema.
       onRequest: requirePublishKey,
     },

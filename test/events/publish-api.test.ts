@@ -69,6 +69,9 @@ test('POST /api/events validates the message shape (400) and never delivers a ba
     body: '{"to":',
   });
   assert.equal(malformed.status, 400);
+  // The answer names what is wrong, and a number is not taken for a string (no coercion).
+  const wrongType = await post(url, { to: 'mark', message: { js: { exec: 42 } } });
+  assert.match((await wrongType.json()).error, /body\/message\/js\/exec expected string/);
   assert.equal(await app.events.latestId(), 0);
 });
 
