@@ -65,9 +65,9 @@ const publishSchema = {
 };
 
 /**
- * TypeBox's own checker instead of Fastify's Ajv, which coerces types and drops unknown fields:
- * the body is taken exactly as sent or refused, with the first problem in Ajv's error shape (so
- * the 400 reads like every other validation error).
+ * TypeBox's own checker instead of Fastify's Ajv, which silently drops the fields a schema does
+ * not allow (its `removeAdditional`): the body is taken exactly as sent or refused, with the first
+ * problem in Ajv's error shape (so the 400 reads like every other validation error).
  */
 const strictValidator: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
   const checker = TypeCompiler.Compile(schema as TSchema);
