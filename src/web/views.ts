@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import nunjucks from 'nunjucks';
 import { DEMO_USERS, type InitialUser } from '../config.ts';
 import { memoiseImports } from './nunjucks-env.ts';
+import { htmlAttrs } from './view-filters.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -38,7 +39,8 @@ export function streamUrlFor(username: string): string {
  * handler passing it. @fastify/view builds its own environment from `options` (it ignores a
  * ready-made one), so the settings go there: `noCache` in DEBUG re-reads an edited view on the
  * next request, which is what makes `npm run dev` show template edits without a restart; and
- * `onConfigure` makes component imports run once per compiled template (nunjucks-env.ts).
+ * `onConfigure` makes component imports run once per compiled template (nunjucks-env.ts) and adds
+ * the views' filters (view-filters.ts).
  */
 export async function registerViews(
   app: FastifyInstance,
@@ -102,7 +104,15 @@ export async function registerViews(
   await app.register(view, {
     engine: { nunjucks },
     templates: VIEWS,
-    options: { autoescape: true, throwOnUndefined: false, noCache: opts.debug, onConfigure: memoiseImports },
+    options: {
+      autoescape: true,
+      throwOnUndefined: false,
+      noCache: opts.debug,
+      onConfigure: (env: nunjucks.Environment) => {
+        memoiseImports(env);
+        env.addFilter('htmlAttrs', htmlAttrs);
+      },
+    },
   });
 }
 
