@@ -75,7 +75,10 @@ const strictValidator: FastifySchemaCompiler<FastifySchema> = ({ schema }) => {
     if (checker.Check(value)) return { value };
     const problem = checker.Errors(value).First();
     const instancePath = problem?.path ?? '';
-    const message = problem?.message.toLowerCase() ?? 'is invalid';
+    // "Expected string" reads as Ajv's "must be string" after the path; the rest (a pattern) as is.
+    const message = problem
+      ? problem.message.charAt(0).toLowerCase() + problem.message.slice(1)
+      : 'is invalid';
     return { error: [{ keyword: 'type', instancePath, schemaPath: '#', params: {}, message }] };
   };
 };
